@@ -1,0 +1,395 @@
+"""Headless commands: listen, transcribe, say, ask, models, selftest, eval-emotion, demo.
+
+Exit codes: 0 ok; 1 the engine failed at run time; 2 bad usage or unusable input
+file; 3 a model is missing or corrupt; 4 no usable audio device; 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from app import __version__
+
+log = logging.getLogger("hearken")
+
+EXIT_OK, EXIT_RUNTIME, EXIT_INPUT, EXIT_MODEL, EXIT_AUDIO = 0, 1, 2, 3, 4
+
+
+def _setup_logging(verbose: int) -> None:
+    level = logging.WARNING - 10 * verbose
+    logging.basicConfig(
+        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
+    )
+    for noisy in ("faster_whisper", "piper", "httpx"):
+        logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+
+
+def _fail(message: str, code: int) -> int:
+    sys.stderr.write(f"hearken: {message}\n")
+    return code
+
+
+def _settings(args: argparse.Namespace) -> Any:
+    from app.config import load_settings
+
+    cli = {
+        k: getattr(args, k, None)
+        for k in (
+            "profile",
+            "stt_model",
+            "llm_model",
+            "tts_voice",
+            "vad_model",
+            "system_prompt",
+            "max_reply_tokens",
+            "hotwords",
+            "llm_server_url",
+            "llm_server_model",
+            "end_of_turn_silence_ms",
+            "speaking_rate",
+        )
+    }
+    return load_settings(cli, Path(args.config) if getattr(args, "config", None) else None)
+
+
+def _add_model_flags(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group("models and settings")
+    g.add_argument("--profile", choices=["fast", "quality"], help="model set from the catalog")
+    g.add_argument("--stt-model", help="path to a CTranslate2 Whisper model folder")
+    g.add_argument("--llm-model", help="path to a GGUF chat model")
+    g.add_argument("--tts-voice", help="path to a piper voice .onnx (its .onnx.json beside it)")
+    g.add_argument("--vad-model", help="path to a Silero VAD .onnx")
+    g.add_argument("--llm-server-url", help="use an OpenAI-compatible server instead of in-process llama.cpp")
+    g.add_argument("--llm-server-model", help="model name to ask the server for")
+    g.add_argument("--system-prompt", help="replace the default system prompt")
+    g.add_argument("--max-reply-tokens", type=int, help="cap on the length of each reply")
+    g.add_argument("--hotwords", help="domain terms to help speech recognition, e.g. 'ComfyUI'")
+    g.add_argument("--end-of-turn-silence-ms", type=int, help="silence that ends a turn")
+    g.add_argument("--speaking-rate", type=float, help="1.0 normal, 1.2 faster")
+    g.add_argument("--config", help="config file (TOML) instead of the one in the user config dir")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="hearken", description="Private, offline voice assistant.")
+    p.add_argument("--version", action="version", version=f"hearken {__version__}")
+    p.add_argument("-v", "--verbose", action="count", default=0)
+    sub = p.add_subparsers(dest="command")
+
+    s = sub.add_parser("listen", help="talk to the assistant from audio files (or --mic)")
+    s.add_argument("files", nargs="*", type=Path)
+    s.add_argument("--out", type=Path, help="folder for the assistant's answers as WAV files")
+    s.add_argument("--report", type=Path, help="write the JSON report here")
+    s.add_argument("--pace", choices=["realtime", "fast"], default="realtime")
+    s.add_argument("--overlap", type=float, help="start the next file this many seconds after one ends")
+    s.add_argument("--channel", type=int, help="use one channel of multi-channel files")
+    _add_model_flags(s)
+
+    s = sub.add_parser("transcribe", help="print the VAD-segmented transcript of a file")
+    s.add_argument("file", type=Path)
+    s.add_argument("--channel", type=int)
+    _add_model_flags(s)
+
+    s = sub.add_parser("say", help="speak text into a WAV file")
+    s.add_argument("text")
+    s.add_argument("--out", type=Path, required=True)
+    _add_model_flags(s)
+
+    s = sub.add_parser("ask", help="print the assistant's streamed answer to a typed question")
+    s.add_argument("text")
+    _add_model_flags(s)
+
+    s = sub.add_parser("models", help="list the models of each role and check them")
+    s.add_argument("--verify", action="store_true", help="hash every file now, ignoring cached checks")
+    s.add_argument("--json", action="store_true")
+    _add_model_flags(s)
+
+    s = sub.add_parser("assemble", help="join chunked model weights into the cache (run by the installer)")
+    _add_model_flags(s)
+
+    s = sub.add_parser("selftest", help="load every model and run one spoken turn end to end")
+    _add_model_flags(s)
+
+    s = sub.add_parser("demo", help="speak a question, answer it, and write the answer to a WAV file")
+    s.add_argument("--out", type=Path, help="folder for the answer (default: the user data dir)")
+    s.add_argument("--question", default="What is the capital of France?")
+    _add_model_flags(s)
+
+    s = sub.add_parser("eval-emotion", help="evaluate the emotion tagger on a labelled folder")
+    s.add_argument("dir", type=Path)
+    s.add_argument("--labels", type=Path, required=True, help="CSV with columns filename,emotion")
+    s.add_argument("--json", type=Path, help="write the figures as JSON here")
+    return p
+
+
+def run(argv: list[str]) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    _setup_logging(args.verbose)
+    if args.command is None:
+        return _cmd_default(args)
+    from app.audio.io import AudioFileError
+    from app.config import ConfigError
+    from app.models import ModelError
+
+    handler = {
+        "listen": cmd_listen,
+        "transcribe": cmd_transcribe,
+        "say": cmd_say,
+        "ask": cmd_ask,
+        "models": cmd_models,
+        "assemble": cmd_assemble,
+        "selftest": cmd_selftest,
+        "demo": cmd_demo,
+        "eval-emotion": cmd_eval_emotion,
+    }[args.command]
+    try:
+        return handler(args)
+    except ModelError as exc:
+        return _fail(str(exc), EXIT_MODEL)
+    except (AudioFileError, ConfigError) as exc:
+        return _fail(str(exc), EXIT_INPUT)
+    except KeyboardInterrupt:
+        return _fail("interrupted", 130)
+
+
+def _cmd_default(args: argparse.Namespace) -> int:
+    return cmd_demo(build_parser().parse_args(["demo"]))
+
+
+# ---------------------------------------------------------------- commands
+
+
+def _load_inputs(files: list[Path], channel: int | None) -> list[Any]:
+    from app.audio.io import load_speech
+
+    return [load_speech(f, channel) for f in files]
+
+
+def cmd_listen(args: argparse.Namespace) -> int:
+    from app.engine import build_engine
+    from app.filemode import run_files
+
+    if not args.files:
+        return _fail("give one or more audio files (live microphone input is not available yet)", EXIT_INPUT)
+    audios = _load_inputs(args.files, args.channel)
+    settings = _settings(args)
+    engine = build_engine(settings, record=args.out is not None)
+    report = run_files(
+        engine,
+        audios,
+        out_dir=args.out,
+        report_path=args.report,
+        realtime=args.pace == "realtime",
+        overlap=args.overlap,
+        sources=[str(f) for f in args.files],
+    )
+    for turn in report["turns"]:
+        if turn.get("dropped"):
+            continue
+        mark = " [interrupted]" if turn["interrupted"] else ""
+        v2v = turn["latency_ms"].get("voice_to_voice")
+        emo = turn.get("emotion") or {}
+        print(f"you ({emo.get('label', '-')}): {turn['user_text']}")
+        print(f"hearken{mark}: {turn['assistant_text']}")
+        print(f"  voice-to-voice: {v2v} ms" + (f"   wav: {turn['wav']}" if turn.get("wav") else ""))
+    answered = [t for t in report["turns"] if not t.get("dropped")]
+    if not answered:
+        print("no speech found: zero turns")
+    if args.report:
+        print(f"report: {args.report}")
+    if report["errors"]:
+        return _fail("; ".join(report["errors"]), EXIT_RUNTIME)
+    return EXIT_OK
+
+
+def cmd_transcribe(args: argparse.Namespace) -> int:
+    from app.audio.io import load_speech
+    from app.engines.stt import WhisperStt
+    from app.engines.vad import SileroVad
+    from app.models import resolve
+    from app.pipeline.messages import FRAME, SAMPLE_RATE
+    from app.pipeline.text import is_probably_hallucination
+    from app.pipeline.turns import Emit, TurnDetector, TurnParams
+
+    settings = _settings(args)
+    audio = load_speech(args.file, args.channel)
+    vad = SileroVad(resolve("vad", settings).path)
+    stt = WhisperStt(resolve("stt", settings).path, threads=settings.stt_threads, language=settings.language)
+    det = TurnDetector(
+        TurnParams(threshold=settings.vad_threshold, end_of_turn_ms=settings.end_of_turn_silence_ms)
+    )
+    import numpy as np
+
+    padded = np.concatenate([audio, np.zeros(SAMPLE_RATE * 2, np.float32)])
+    segments = []
+    for i in range(0, len(padded) - FRAME + 1, FRAME):
+        frame = padded[i : i + FRAME]
+        for action in det.feed(frame, vad.prob(frame), i / SAMPLE_RATE):
+            if isinstance(action, Emit) and action.kind == "final":
+                segments.append(action)
+    if not segments:
+        print("(no speech)")
+        return EXIT_OK
+    for seg in segments:
+        res = stt.transcribe(seg.audio, hotwords=settings.hotwords)
+        if res.text and not is_probably_hallucination(res.text):
+            print(f"[{seg.speech_start:7.2f} - {seg.speech_end:7.2f}] {res.text}")
+    return EXIT_OK
+
+
+def cmd_say(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from app.audio.io import write_wav
+    from app.engines.tts import PiperTts
+    from app.models import resolve
+    from app.pipeline.text import clean_for_speech
+
+    settings = _settings(args)
+    tts_model = resolve("tts", settings)
+    tts = PiperTts(tts_model.path, tts_model.config_path, speaking_rate=settings.speaking_rate)
+    text = clean_for_speech(args.text)
+    if not text:
+        return _fail("nothing speakable in that text", EXIT_INPUT)
+    audio = np.concatenate(list(tts.synthesize(text)) or [np.zeros(0, np.float32)])
+    write_wav(args.out, audio, tts.sample_rate)
+    print(f"{args.out} ({len(audio) / tts.sample_rate:.1f} s)")
+    return EXIT_OK
+
+
+def cmd_ask(args: argparse.Namespace) -> int:
+    from app.engine import make_factories
+    from app.models import resolve
+
+    settings = _settings(args)
+    models = {} if settings.llm_server_url else {"llm": resolve("llm", settings)}
+    llm = make_factories(settings, models).llm()
+    messages = [{"role": "system", "content": settings.system_prompt}, {"role": "user", "content": args.text}]
+    t0 = time.perf_counter()
+    first = None
+    for delta in llm.stream_chat(
+        messages, max_tokens=settings.max_reply_tokens, temperature=settings.temperature
+    ):
+        if first is None:
+            first = time.perf_counter() - t0
+        sys.stdout.write(delta)
+        sys.stdout.flush()
+    sys.stdout.write("\n")
+    log.info("first token after %.0f ms", (first or 0) * 1000)
+    return EXIT_OK
+
+
+def cmd_models(args: argparse.Namespace) -> int:
+    from app.models import describe_models
+
+    settings = _settings(args)
+    rows = describe_models(settings, full_verify=args.verify)
+    if args.json:
+        print(json.dumps(rows, indent=2, default=str))
+    else:
+        for r in rows:
+            if r.get("error"):
+                print(f"{r['role']:<4} {r.get('id', '?'):<36} ERROR: {r['error']}")
+                continue
+            check = {True: "sha256 ok", None: "not in catalog (unchecked)"}.get(r.get("verified"), "?")
+            print(
+                f"{r['role']:<4} {r['id']:<36} {r['size_mb']:>8.1f} MB  {r['licence']:<12} {check:<12} {r['path']}"
+            )
+    return EXIT_MODEL if any(r.get("error") for r in rows) else EXIT_OK
+
+
+def cmd_assemble(args: argparse.Namespace) -> int:
+    from app.models import assemble_all, describe_models
+
+    settings = _settings(args)
+    assemble_all(settings)
+    rows = describe_models(settings, full_verify=False)
+    bad = [r for r in rows if r.get("error")]
+    for r in bad:
+        sys.stderr.write(f"hearken: {r['error']}\n")
+    print("models ready" if not bad else "some models are not ready")
+    return EXIT_MODEL if bad else EXIT_OK
+
+
+def _question_wav(text: str, settings: Any) -> Any:
+    """A spoken question made with the bundled voice, at 16 kHz (for demo and selftest)."""
+    import numpy as np
+
+    from app.audio.resample import resample
+    from app.engines.tts import PiperTts
+    from app.models import resolve
+
+    tts_model = resolve("tts", settings)
+    tts = PiperTts(tts_model.path, tts_model.config_path)
+    audio = np.concatenate(list(tts.synthesize(text)))
+    return resample(audio, tts.sample_rate, 16000)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from app import paths
+    from app.engine import build_engine
+    from app.filemode import run_files
+
+    settings = _settings(args)
+    out = args.out or (paths.data_dir() / "demo")
+    question = _question_wav(args.question, settings)
+    print(f'asking: "{args.question}"')
+    engine = build_engine(settings, record=True)
+    report = run_files(engine, [question], out_dir=out, report_path=out / "report.json")
+    turns = [t for t in report["turns"] if not t.get("dropped")]
+    if not turns:
+        return _fail(
+            "the demo produced no answer: " + "; ".join(report["errors"] or ["no turn"]), EXIT_RUNTIME
+        )
+    t = turns[0]
+    print(f"heard:   {t['user_text']}")
+    print(f"answer:  {t['assistant_text']}")
+    print(f"voice-to-voice latency: {t['latency_ms']['voice_to_voice']} ms")
+    print(f"the spoken answer is in {t.get('wav')}")
+    return EXIT_OK
+
+
+def cmd_selftest(args: argparse.Namespace) -> int:
+    from app.engine import build_engine
+    from app.filemode import run_files
+
+    settings = _settings(args)
+    question = _question_wav("What is the capital of France?", settings)
+    engine = build_engine(settings, record=False)
+    report = run_files(engine, [question], realtime=True)
+    turns = [t for t in report["turns"] if not t.get("dropped")]
+    problems = list(report["errors"])
+    if not turns:
+        problems.append("no turn was recognised")
+    elif not turns[0]["assistant_text"]:
+        problems.append("the assistant gave no answer")
+    elif turns[0]["latency_ms"]["voice_to_voice"] is None:
+        problems.append("no audio was played")
+    for role, m in engine.models.items():
+        print(f"ok  {role:<4} {m.id}")
+    if problems:
+        return _fail("selftest failed: " + "; ".join(problems), EXIT_RUNTIME)
+    t = turns[0]
+    print(f"ok  turn: {t['user_text']!r} -> {t['assistant_text']!r} ({t['latency_ms']['voice_to_voice']} ms)")
+    print("selftest passed")
+    return EXIT_OK
+
+
+def cmd_eval_emotion(args: argparse.Namespace) -> int:
+    from app.emotion_eval import evaluate, format_report
+
+    if not args.dir.is_dir():
+        return _fail(f"{args.dir}: not a folder", EXIT_INPUT)
+    if not args.labels.is_file():
+        return _fail(f"{args.labels}: no such labels file", EXIT_INPUT)
+    result = evaluate(args.dir, args.labels)
+    print(format_report(result))
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2), encoding="utf-8")
+    return EXIT_OK

@@ -1,0 +1,139 @@
+"""One validated settings object: defaults < config file < environment < CLI flags.
+
+The config file is TOML at ``<config dir>/config.toml``; environment variables
+are ``HEARKEN_<FIELD>`` in upper case (for example ``HEARKEN_MAX_REPLY_TOKENS=80``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+import tomllib
+
+from app import paths
+
+log = logging.getLogger(__name__)
+
+DEFAULT_SYSTEM_PROMPT = (
+    "You are Hearken, a friendly voice assistant running privately on the user's computer. "
+    "Your replies are spoken aloud, so answer in one to three short, natural sentences. "
+    "Never use lists, markdown, code blocks, emoji or URLs. "
+    "If you are not sure, say so briefly."
+)
+
+
+class ConfigError(ValueError):
+    """A setting has a value that cannot work; the message says which and why."""
+
+
+@dataclass
+class Settings:
+    profile: str = "fast"
+    # Per-role model overrides: a path to a file (or a CTranslate2 dir for STT).
+    vad_model: str | None = None
+    stt_model: str | None = None
+    llm_model: str | None = None
+    tts_voice: str | None = None
+    # LLM
+    system_prompt: str = DEFAULT_SYSTEM_PROMPT
+    max_reply_tokens: int = 96
+    n_ctx: int = 2048
+    temperature: float = 0.6
+    llm_threads: int = 2
+    llm_server_url: str | None = None  # OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1
+    llm_server_model: str = "default"
+    llm_server_api_key: str | None = None
+    # STT
+    stt_threads: int = 2
+    language: str | None = "en"
+    hotwords: str = ""
+    beam_size: int = 1
+    # VAD and turn taking
+    vad_threshold: float = 0.5
+    end_of_turn_silence_ms: int = 700
+    speculative_pause_ms: int = 200
+    min_speech_ms: int = 250
+    barge_in_min_speech_ms: int = 300
+    pre_roll_ms: int = 300
+    max_utterance_s: float = 120.0
+    # TTS
+    speaking_rate: float = 1.0  # >1 speaks faster
+    output_rate: int = 0  # 0 = the voice's own rate (file mode) or the device's rate
+    # Devices
+    input_device: str | None = None
+    output_device: str | None = None
+    # Misc
+    mode: str = "always"  # always | ptt | muted
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def validate(self) -> Settings:
+        if self.profile not in ("fast", "quality"):
+            raise ConfigError(f"profile must be 'fast' or 'quality', not {self.profile!r}")
+        if not 8 <= self.max_reply_tokens <= 2048:
+            raise ConfigError("max_reply_tokens must be between 8 and 2048")
+        if not 512 <= self.n_ctx <= 32768:
+            raise ConfigError("n_ctx must be between 512 and 32768")
+        if not 0.05 <= self.vad_threshold <= 0.95:
+            raise ConfigError("vad_threshold must be between 0.05 and 0.95")
+        if not 100 <= self.end_of_turn_silence_ms <= 5000:
+            raise ConfigError("end_of_turn_silence_ms must be between 100 and 5000")
+        if not 0.5 <= self.speaking_rate <= 2.0:
+            raise ConfigError("speaking_rate must be between 0.5 and 2.0")
+        if self.mode not in ("always", "ptt", "muted"):
+            raise ConfigError("mode must be 'always', 'ptt' or 'muted'")
+        return self
+
+    def updated(self, values: Mapping[str, Any]) -> Settings:
+        """A copy with ``values`` applied (unknown keys and None are ignored)."""
+        known = {f.name: f for f in fields(self)}
+        changes: dict[str, Any] = {}
+        for key, value in values.items():
+            if value is None or key not in known:
+                continue
+            changes[key] = _coerce(known[key], value)
+        return dataclasses.replace(self, **changes)
+
+
+def _coerce(f: dataclasses.Field, value: Any) -> Any:
+    kind = str(f.type)
+    try:
+        if isinstance(value, str):
+            if kind.startswith("int"):
+                return int(value)
+            if kind.startswith("float"):
+                return float(value)
+            if kind.startswith("bool"):
+                return value.strip().lower() in ("1", "true", "yes", "on")
+        return value
+    except ValueError as exc:
+        raise ConfigError(f"setting {f.name}: {value!r} is not a valid {kind}") from exc
+
+
+def config_file() -> Path:
+    return paths.config_dir() / "config.toml"
+
+
+def load_settings(cli: Mapping[str, Any] | None = None, path: Path | None = None) -> Settings:
+    settings = Settings()
+    path = path or config_file()
+    if path.exists():
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"config file {path} cannot be read: {exc}") from exc
+        settings = settings.updated(data)
+    env = {
+        f.name: os.environ[f"HEARKEN_{f.name.upper()}"]
+        for f in fields(Settings)
+        if f"HEARKEN_{f.name.upper()}" in os.environ
+    }
+    settings = settings.updated(env)
+    if cli:
+        settings = settings.updated(cli)
+    return settings.validate()

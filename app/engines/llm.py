@@ -1,0 +1,189 @@
+"""Chat LLM engines: in-process llama.cpp (GGUF) and any OpenAI-compatible server.
+
+Both stream text deltas.  The in-process engine must always be called from the
+same thread (the LLM worker's): llama.cpp's OpenMP pool decodes much slower when
+called from a fresh thread each turn.  llama-cpp-python reuses the longest common
+token prefix of the previous prompt, so a fixed system prompt and an append-only
+conversation keep their KV cache across turns.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, Protocol
+
+log = logging.getLogger(__name__)
+
+Message = dict[str, str]
+
+
+class LlmError(RuntimeError):
+    pass
+
+
+class LlmEngine(Protocol):
+    n_ctx: int
+    name: str
+
+    def stream_chat(
+        self,
+        messages: list[Message],
+        *,
+        max_tokens: int,
+        temperature: float = 0.6,
+        should_stop: Callable[[], bool] = lambda: False,
+    ) -> Iterator[str]: ...
+
+    def count_tokens(self, text: str) -> int: ...
+
+
+class LlamaCppLlm:
+    def __init__(self, model_path: Path, *, n_ctx: int = 2048, threads: int = 2) -> None:
+        from llama_cpp import Llama
+
+        self.name = model_path.name
+        self.n_ctx = n_ctx
+        self.tokens_generated = 0
+        self.decode_seconds = 0.0
+        self.llm = Llama(
+            model_path=str(model_path),
+            n_ctx=n_ctx,
+            n_threads=threads,
+            n_threads_batch=threads,
+            n_batch=256,
+            verbose=False,
+        )
+
+    def count_tokens(self, text: str) -> int:
+        return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
+
+    def warm_up(self, system_prompt: str) -> None:
+        """Evaluate the system prompt once so its KV cache is ready for the first turn."""
+        for _ in self.stream_chat(
+            [{"role": "system", "content": system_prompt}, {"role": "user", "content": "Hi"}], max_tokens=1
+        ):
+            pass
+
+    def stream_chat(
+        self,
+        messages: list[Message],
+        *,
+        max_tokens: int,
+        temperature: float = 0.6,
+        should_stop: Callable[[], bool] = lambda: False,
+    ) -> Iterator[str]:
+        stream = self.llm.create_chat_completion(
+            messages=messages,
+            max_tokens=max_tokens,
+            temperature=temperature,
+            top_p=0.9,
+            repeat_penalty=1.1,
+            stream=True,
+        )
+        t0 = time.perf_counter()
+        n = 0
+        try:
+            for chunk in stream:
+                if should_stop():
+                    break
+                delta = chunk["choices"][0].get("delta", {}).get("content")
+                if delta:
+                    n += 1
+                    yield delta
+        finally:
+            close = getattr(stream, "close", None)
+            if close:
+                close()
+            self.tokens_generated += n
+            self.decode_seconds += time.perf_counter() - t0
+
+
+class OpenAiCompatLlm:
+    """Streams from an OpenAI-compatible ``/v1/chat/completions`` (llama.cpp server, vLLM, Ollama)."""
+
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        model: str = "default",
+        api_key: str | None = None,
+        n_ctx: int = 4096,
+        timeout: float = 30.0,
+    ) -> None:
+        self.base_url = base_url.rstrip("/")
+        if not self.base_url.endswith("/v1"):
+            self.base_url += "/v1"
+        self.model = model
+        self.api_key = api_key
+        self.n_ctx = n_ctx
+        self.timeout = timeout
+        self.name = f"{model} @ {self.base_url}"
+
+    def count_tokens(self, text: str) -> int:
+        return max(1, len(text) // 4 + 1)  # the server tokenizes; a safe estimate for trimming
+
+    def _request(self, path: str, body: dict[str, Any] | None = None) -> Any:
+        headers = {"Content-Type": "application/json"}
+        if self.api_key:
+            headers["Authorization"] = f"Bearer {self.api_key}"
+        data = json.dumps(body).encode() if body is not None else None
+        req = urllib.request.Request(self.base_url + path, data=data, headers=headers)
+        try:
+            return urllib.request.urlopen(req, timeout=self.timeout)
+        except urllib.error.HTTPError as exc:
+            detail = exc.read(300).decode("utf-8", "replace")
+            raise LlmError(f"LLM server {self.base_url} answered {exc.code}: {detail}") from exc
+        except (urllib.error.URLError, OSError) as exc:
+            raise LlmError(f"LLM server {self.base_url} cannot be reached: {exc}") from exc
+
+    def check(self) -> None:
+        """Fail early with a clear message when the server is not there."""
+        with self._request("/models") as resp:
+            resp.read()
+
+    def warm_up(self, system_prompt: str) -> None:
+        for _ in self.stream_chat(
+            [{"role": "system", "content": system_prompt}, {"role": "user", "content": "Hi"}], max_tokens=1
+        ):
+            pass
+
+    def stream_chat(
+        self,
+        messages: list[Message],
+        *,
+        max_tokens: int,
+        temperature: float = 0.6,
+        should_stop: Callable[[], bool] = lambda: False,
+    ) -> Iterator[str]:
+        body = {
+            "model": self.model,
+            "messages": messages,
+            "max_tokens": max_tokens,
+            "temperature": temperature,
+            "stream": True,
+            "cache_prompt": True,  # llama.cpp server: keep the prefix in the KV cache
+        }
+        with self._request("/chat/completions", body) as resp:
+            for raw in resp:
+                if should_stop():
+                    break
+                line = raw.decode("utf-8", "replace").strip()
+                if not line.startswith("data:"):
+                    continue
+                payload = line[5:].strip()
+                if payload == "[DONE]":
+                    break
+                try:
+                    chunk = json.loads(payload)
+                except json.JSONDecodeError:
+                    continue
+                choices = chunk.get("choices") or [{}]
+                delta = (choices[0].get("delta") or {}).get("content")
+                if delta:
+                    yield delta

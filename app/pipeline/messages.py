@@ -1,0 +1,184 @@
+"""Typed messages between pipeline stages and from the engine to the UI.
+
+Every item that belongs to a turn carries ``turn_id`` and ``gen`` (the cancel
+generation current when the turn began); stages drop items whose ``gen`` is
+stale.  Times are ``time.perf_counter()`` seconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+
+SAMPLE_RATE = 16_000  # the engine's internal rate for everything the user says
+FRAME = 512  # Silero's window at 16 kHz: 32 ms
+
+
+@dataclass(frozen=True)
+class AudioBlock:
+    """Captured audio, already 16 kHz mono float32; ``t`` is when its first sample was captured."""
+
+    samples: np.ndarray
+    t: float
+
+
+@dataclass(frozen=True)
+class Utterance:
+    """Speech of one user turn handed from the VAD to STT.
+
+    ``kind`` is ``"partial"`` while the user is still talking (for a live
+    transcript), ``"speculative"`` when a pause has begun (transcribe now, the
+    turn may still continue) and ``"final"`` when end of turn is decided.
+    """
+
+    turn_id: int
+    gen: int
+    audio: np.ndarray
+    speech_start: float
+    speech_end: float
+    kind: str = "final"
+
+
+@dataclass(frozen=True)
+class EmotionTags:
+    label: str  # neutral, calm, happy, sad, angry, anxious, surprised, uncertain
+    confidence: float
+    arousal: float  # -1 (low) .. 1 (high)
+    valence: float  # -1 (negative) .. 1 (positive)
+    cues: tuple[str, ...] = ()
+    scores: dict[str, float] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = asdict(self)
+        d["cues"] = list(self.cues)
+        return d
+
+
+@dataclass(frozen=True)
+class Transcript:
+    turn_id: int
+    gen: int
+    text: str
+    speech_start: float
+    speech_end: float
+    final: bool = True
+    emotion: EmotionTags | None = None
+    words: tuple[tuple[str, float, float], ...] = ()
+    duration: float = 0.0
+
+
+@dataclass(frozen=True)
+class Clause:
+    """A piece of the reply ready to speak (the splitter's output)."""
+
+    turn_id: int
+    gen: int
+    index: int
+    text: str
+    last: bool = False
+
+
+@dataclass(frozen=True)
+class SpeechStyle:
+    """How to say a reply: piper's knobs plus a name the UI can show."""
+
+    name: str = "neutral"
+    length_scale: float = 1.0  # >1 slower
+    noise_scale: float = 0.667  # expressiveness
+    noise_w_scale: float = 0.8  # phoneme-length variation
+    volume: float = 1.0
+
+
+@dataclass(frozen=True)
+class AudioChunk:
+    """Synthesized audio of one clause, at ``sample_rate`` (the output's rate)."""
+
+    turn_id: int
+    gen: int
+    index: int
+    samples: np.ndarray  # float32 mono
+    sample_rate: int
+    text: str
+    last: bool = False
+
+
+@dataclass(frozen=True)
+class EndOfReply:
+    """Tells playback that a turn has no more audio coming."""
+
+    turn_id: int
+    gen: int
+
+
+# ---- events for the UI / CLI (plain data; the Qt bridge turns them into signals) ----
+
+
+@dataclass(frozen=True)
+class StateChanged:
+    state: str  # idle, listening, hearing, thinking, speaking, stopped
+
+
+@dataclass(frozen=True)
+class UserSpeechStarted:
+    turn_id: int
+    t: float
+
+
+@dataclass(frozen=True)
+class PartialTranscript:
+    turn_id: int
+    text: str
+
+
+@dataclass(frozen=True)
+class UserTurn:
+    turn_id: int
+    text: str
+    emotion: EmotionTags | None
+
+
+@dataclass(frozen=True)
+class AssistantDelta:
+    turn_id: int
+    text: str  # the reply so far
+
+
+@dataclass(frozen=True)
+class AssistantTurn:
+    turn_id: int
+    text: str  # what the user heard
+    full_text: str  # what the model wrote
+    interrupted: bool
+    style: str = "neutral"
+
+
+@dataclass(frozen=True)
+class TurnDone:
+    """A turn finished (answered, interrupted or dropped); ``metrics`` is the report entry."""
+
+    turn_id: int
+    metrics: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Interrupted:
+    turn_id: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class Level:
+    rms: float  # 0..1, microphone level
+
+
+@dataclass(frozen=True)
+class EngineError:
+    where: str
+    message: str
+
+
+@dataclass(frozen=True)
+class Notice:
+    message: str

@@ -1,0 +1,444 @@
+"""The orchestrator: builds the workers, owns turn state, memory, modes and barge-in.
+
+Everything here is non-blocking for callers (the GUI thread may call any public
+method).  Events for the UI go to ``ui_queue`` as plain dataclasses.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from app.audio.playback import PlaybackBuffer
+from app.config import Settings
+from app.engines.llm import LlmEngine
+from app.engines.stt import SttEngine
+from app.engines.tts import TtsEngine
+from app.engines.vad import VadEngine
+from app.pipeline.cancel import CancelScope
+from app.pipeline.clock import TurnClock
+from app.pipeline.memory import Conversation
+from app.pipeline.messages import (
+    AssistantDelta,
+    AssistantTurn,
+    AudioBlock,
+    EmotionTags,
+    EngineError,
+    Interrupted,
+    Notice,
+    SpeechStyle,
+    StateChanged,
+    Transcript,
+    TurnDone,
+    UserSpeechStarted,
+    UserTurn,
+    Utterance,
+)
+from app.pipeline.stages import LlmWorker, SttWorker, TtsWorker
+from app.pipeline.text import looks_complete, split_words_played
+from app.pipeline.turns import (
+    Action,
+    Emit,
+    ModeCommand,
+    PttCommand,
+    SpeechResumed,
+    SpeechStart,
+    SpeechSustained,
+    TurnParams,
+    VadWorker,
+)
+from app.pipeline.worker import BoundedQueue
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class EngineFactories:
+    """How to build each engine; called on the owning worker's thread."""
+
+    vad: Callable[[], VadEngine]
+    stt: Callable[[], SttEngine]
+    llm: Callable[[], LlmEngine]
+    tts: Callable[[], TtsEngine]
+    emotion: Any = None  # an EmotionTagger instance (cheap to build) or None
+
+
+@dataclass
+class Turn:
+    turn_id: int
+    clock: TurnClock
+    gen: int = 0
+    user_text: str = ""
+    emotion: EmotionTags | None = None
+    reply: str = ""
+    style: SpeechStyle = field(default_factory=SpeechStyle)
+    state: str = "hearing"  # hearing, thinking, speaking, done, interrupted, dropped
+    heard: str = ""
+    interrupted: bool = False
+    dropped: str = ""
+
+
+class Orchestrator:
+    def __init__(
+        self,
+        settings: Settings,
+        factories: EngineFactories,
+        playback: PlaybackBuffer,
+        *,
+        ui_queue: queue.SimpleQueue | None = None,
+        input_maxsize: int = 256,
+    ) -> None:
+        self.settings = settings
+        self.factories = factories
+        self.playback = playback
+        self.emotion = factories.emotion
+        self.ui_queue: queue.SimpleQueue = ui_queue if ui_queue is not None else queue.SimpleQueue()
+        self.scope = CancelScope()
+        self.memory = Conversation()
+        self.t0 = time.perf_counter()
+        self.turns: dict[int, Turn] = {}
+        self.finished: list[dict[str, Any]] = []
+        self.errors: list[str] = []
+        self._lock = threading.RLock()
+        self._pending_prefix = ""  # user words of a turn cut off before any answer was heard
+        self.state = "idle"
+        self.input_q = BoundedQueue(input_maxsize, "audio-in")
+        self.stt_q = BoundedQueue(32, "stt")
+        self.llm_q = BoundedQueue(8, "llm")
+        self.tts_q = BoundedQueue(64, "tts")
+        common = {"is_stale": self.scope.is_stale, "on_error": self._worker_error}
+        self.vad_worker = VadWorker(
+            self.input_q,
+            factories.vad,
+            self._turn_params(),
+            self._on_vad_action,
+            self.ui,
+            mode=settings.mode,
+            on_error=self._worker_error,
+        )
+        self.stt_worker = SttWorker(self.stt_q, self, factories.stt, **common)
+        self.llm_worker = LlmWorker(self.llm_q, self, factories.llm, self.tts_q, **common)
+        self.tts_worker = TtsWorker(self.tts_q, self, factories.tts, **common)
+        self.workers = [self.vad_worker, self.stt_worker, self.llm_worker, self.tts_worker]
+        self._stop = threading.Event()
+        self._monitor = threading.Thread(target=self._watch_playback, name="playback-events", daemon=True)
+        self._ready = threading.Event()
+        self.cold_start_s: float | None = None
+
+    # ---------------- lifecycle ----------------
+    def _turn_params(self) -> TurnParams:
+        s = self.settings
+        return TurnParams(
+            threshold=s.vad_threshold,
+            end_of_turn_ms=s.end_of_turn_silence_ms,
+            speculative_pause_ms=s.speculative_pause_ms,
+            min_speech_ms=s.min_speech_ms,
+            barge_in_ms=s.barge_in_min_speech_ms,
+            pre_roll_ms=s.pre_roll_ms,
+            max_utterance_s=s.max_utterance_s,
+        )
+
+    def start(self) -> None:
+        """Start every worker; models load in parallel on their own threads."""
+        self.t0 = time.perf_counter()
+        for w in self.workers:
+            w.start()
+        self._monitor.start()
+        threading.Thread(target=self._await_ready, name="ready-watch", daemon=True).start()
+
+    def _await_ready(self) -> None:
+        for w in self.workers:
+            while not w.ready.wait(0.05):
+                if self._stop.is_set() or not w._thread.is_alive():
+                    self._set_state("error")
+                    return
+        self.cold_start_s = time.perf_counter() - self.t0
+        self._ready.set()
+        self._set_state("listening" if self.settings.mode != "muted" else "idle")
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """Blocks until every model is loaded and warm (not for the GUI thread)."""
+        return self._ready.wait(timeout)
+
+    @property
+    def ready(self) -> bool:
+        return self._ready.is_set()
+
+    def stop(self, timeout: float = 5.0) -> None:
+        self._stop.set()
+        self.scope.cancel()
+        self.playback.flush()
+        for w in self.workers:
+            w.stop()
+        deadline = time.perf_counter() + timeout
+        for w in self.workers:
+            w.join(max(0.0, deadline - time.perf_counter()))
+        self._set_state("stopped")
+
+    # ---------------- inputs (non-blocking) ----------------
+    def feed_audio(self, samples: np.ndarray, t: float | None = None, block: bool = False) -> None:
+        self.input_q.put(AudioBlock(samples, time.perf_counter() if t is None else t), block=block)
+
+    def push_to_talk(self, pressed: bool) -> None:
+        self.input_q.put(PttCommand(pressed, time.perf_counter()), block=True)
+
+    def set_mode(self, mode: str) -> None:
+        self.settings.mode = mode
+        self.input_q.put(ModeCommand(mode), block=True)
+        self.ui(Notice(f"mode: {mode}"))
+
+    def new_conversation(self) -> None:
+        self.interrupt("new conversation")
+        self.memory.clear()
+        self._pending_prefix = ""
+        if self.emotion is not None:
+            self.emotion.reset_baseline()
+
+    def ui(self, event: object) -> None:
+        self.ui_queue.put(event)
+
+    def _set_state(self, state: str) -> None:
+        if state != self.state:
+            self.state = state
+            self.ui(StateChanged(state))
+
+    def _worker_error(self, where: str, exc: BaseException) -> None:
+        msg = f"{where}: {exc}"
+        self.errors.append(msg)
+        self.ui(EngineError(where, str(exc)))
+
+    # ---------------- turn bookkeeping ----------------
+    def _turn(self, turn_id: int) -> Turn:
+        with self._lock:
+            turn = self.turns.get(turn_id)
+            if turn is None:
+                turn = Turn(turn_id, TurnClock(turn_id, self.t0), gen=self.scope.current)
+                self.turns[turn_id] = turn
+            return turn
+
+    def stamp(self, turn_id: int, name: str, when: float) -> None:
+        self._turn(turn_id).clock.stamp(name, when)
+
+    def active_turn(self) -> Turn | None:
+        with self._lock:
+            for t in sorted(self.turns.values(), key=lambda t: -t.turn_id):
+                if t.state in ("thinking", "speaking"):
+                    return t
+        return None
+
+    def is_idle(self) -> bool:
+        """No turn in progress and nothing queued or playing."""
+        with self._lock:
+            busy_turns = any(t.state in ("hearing", "thinking", "speaking") for t in self.turns.values())
+        return (
+            not busy_turns
+            and not self.vad_worker.detector.in_speech
+            and self.stt_q.empty()
+            and self.llm_q.empty()
+            and self.tts_q.empty()
+            and not self.playback.busy()
+        )
+
+    # ---------------- VAD actions (VAD thread) ----------------
+    def _on_vad_action(self, action: Action) -> None:
+        if isinstance(action, SpeechStart):
+            turn = self._turn(action.turn_id)
+            turn.clock.stamp("speech_start", action.t)
+            self.ui(UserSpeechStarted(action.turn_id, action.t - self.t0))
+            if self.active_turn() is None:
+                self._set_state("hearing")
+        elif isinstance(action, SpeechSustained):
+            if self.active_turn() is not None:
+                self.interrupt("barge-in")
+            self._turn(action.turn_id).gen = self.scope.current
+            self._set_state("hearing")
+        elif isinstance(action, SpeechResumed):
+            pass
+        elif isinstance(action, Emit):
+            turn = self._turn(action.turn_id)
+            if action.kind == "final":
+                now = time.perf_counter()
+                turn.clock.stamp("speech_end", action.speech_end, overwrite=True)
+                turn.clock.stamp("eot_decided", now)
+                turn.state = "thinking"
+                self._set_state("thinking")
+            self.stt_q.put(
+                Utterance(
+                    action.turn_id,
+                    turn.gen,
+                    action.audio,
+                    action.speech_start,
+                    action.speech_end,
+                    action.kind,
+                )
+            )
+
+    def speculative_transcript(self, turn_id: int, text: str) -> None:
+        """Adapt this turn's end-of-turn wait to what was said so far (never cut people off)."""
+        base = self.settings.end_of_turn_silence_ms
+        if looks_complete(text):
+            eot = max(self.settings.speculative_pause_ms + 150, int(base * 0.7))
+        else:
+            eot = int(base * 1.4)
+        self.vad_worker.detector.eot_override_ms = {turn_id: eot}
+
+    # ---------------- STT -> LLM ----------------
+    def drop_turn(self, turn_id: int, reason: str) -> None:
+        turn = self._turn(turn_id)
+        turn.state = "dropped"
+        turn.dropped = reason
+        log.info("turn %d dropped: %s", turn_id, reason)
+        self.ui(TurnDone(turn_id, self._report(turn)))
+        with self._lock:
+            self.turns.pop(turn_id, None)
+        if self.active_turn() is None:
+            self._set_state("listening")
+
+    def transcript_ready(self, tr: Transcript) -> None:
+        if self.scope.is_stale(tr.gen):
+            return
+        turn = self._turn(tr.turn_id)
+        text = tr.text
+        if self._pending_prefix:
+            text = f"{self._pending_prefix} {text}"
+            self._pending_prefix = ""
+        turn.user_text = text
+        turn.emotion = tr.emotion
+        turn.style = self._style(tr.emotion)
+        self.ui(UserTurn(tr.turn_id, text, tr.emotion))
+        self.llm_q.put(Transcript(**{**tr.__dict__, "text": text}))
+
+    def _style(self, tags: EmotionTags | None) -> SpeechStyle:
+        try:
+            from app.engines.emotion import reply_style
+
+            return reply_style(tags)
+        except Exception:  # noqa: BLE001
+            return SpeechStyle()
+
+    def _note(self, tags: EmotionTags | None) -> str:
+        try:
+            from app.engines.emotion import prompt_note
+
+            return prompt_note(tags)
+        except Exception:  # noqa: BLE001
+            return ""
+
+    def prompt_for(self, tr: Transcript, llm: LlmEngine) -> list[dict[str, str]]:
+        """Chat messages for this turn; records the user's message in memory as sent."""
+        note = self._note(tr.emotion)
+        content = f"({note}) {tr.text}" if note else tr.text
+        self.memory.add("user", content, tr.turn_id)
+        budget = llm.n_ctx - self.settings.max_reply_tokens - 16
+        return self.memory.messages(self.settings.system_prompt, count_tokens=llm.count_tokens, budget=budget)
+
+    def style_for(self, turn_id: int) -> SpeechStyle:
+        with self._lock:
+            turn = self.turns.get(turn_id)
+        return turn.style if turn else SpeechStyle()
+
+    def assistant_delta(self, turn_id: int, text: str) -> None:
+        self.ui(AssistantDelta(turn_id, text))
+
+    def reply_generated(self, turn_id: int, gen: int, text: str) -> None:
+        if self.scope.is_stale(gen):
+            return
+        self._turn(turn_id).reply = text
+
+    # ---------------- playback events ----------------
+    def _watch_playback(self) -> None:
+        while not self._stop.is_set():
+            try:
+                ev = self.playback.events.get(timeout=0.05)
+            except queue.Empty:
+                continue
+            if self.scope.is_stale(ev.gen):
+                continue
+            turn = self._turn(ev.turn_id)
+            if ev.kind == "first_audio":
+                turn.clock.stamp("first_audio", ev.t)
+                turn.state = "speaking"
+                self._set_state("speaking")
+            elif ev.kind == "reply_done":
+                turn.clock.stamp("turn_end", ev.t)
+                self._finish(turn, interrupted=False)
+
+    def _finish(self, turn: Turn, *, interrupted: bool) -> None:
+        with self._lock:
+            if turn.state in ("done", "interrupted"):
+                return
+            played = self.playback.played(turn.turn_id)
+            self.playback.forget(turn.turn_id)
+            if interrupted:
+                heard = []
+                for c in played:
+                    frac = c.played / c.total if c.total else 0.0
+                    heard.append(split_words_played(c.text, frac))
+                turn.heard = " ".join(h for h in heard if h).strip()
+                turn.interrupted = True
+                turn.state = "interrupted"
+            else:
+                turn.heard = turn.reply
+                turn.state = "done"
+            self.turns.pop(turn.turn_id, None)
+        if interrupted and not turn.heard:
+            # Nothing was heard: the user was still talking. Keep their words for the next turn.
+            self.memory.drop_turn(turn.turn_id)
+            if turn.user_text:
+                self._pending_prefix = turn.user_text
+        else:
+            self.memory.add("assistant", turn.heard, turn.turn_id, interrupted=interrupted)
+        self.ui(AssistantTurn(turn.turn_id, turn.heard, turn.reply, interrupted, turn.style.name))
+        report = self._report(turn)
+        self.finished.append(report)
+        self.ui(TurnDone(turn.turn_id, report))
+        if self.active_turn() is None and not interrupted:
+            self._set_state("listening")
+
+    def _report(self, turn: Turn) -> dict[str, Any]:
+        data = turn.clock.as_report()
+        lat = data["latency_ms"]
+        return {
+            "turn_id": turn.turn_id,
+            "user_text": turn.user_text,
+            "emotion": turn.emotion.to_dict() if turn.emotion else None,
+            "assistant_text": turn.heard,
+            "assistant_full_text": turn.reply,
+            "interrupted": turn.interrupted,
+            "dropped": turn.dropped or None,
+            "style": turn.style.name,
+            "t": data["t"],
+            "latency_ms": {
+                "stt": lat["stt"],
+                "llm_first_token": lat["llm_first_token"],
+                "tts_first_chunk": lat["tts_first_chunk"],
+                "voice_to_voice": lat["voice_to_voice"],
+                "end_of_turn": lat["end_of_turn"],
+                "first_clause": lat["first_clause"],
+            },
+        }
+
+    # ---------------- barge-in ----------------
+    def interrupt(self, reason: str = "user") -> None:
+        """Stop the assistant now: bump the generation, flush playback, drop stale work, tell the UI."""
+        with self._lock:
+            turn = self.active_turn()
+            self.scope.cancel()
+            self.playback.flush()
+            gen = self.scope.current
+            for q in (self.llm_q, self.tts_q):
+                q.drain(keep=lambda item: getattr(item, "gen", gen) == gen)
+        if turn is None:
+            return
+        turn.clock.stamp("turn_end", time.perf_counter())
+        log.info("turn %d interrupted (%s)", turn.turn_id, reason)
+        self.ui(Interrupted(turn.turn_id, reason))
+        self._finish(turn, interrupted=True)
+        self._set_state("listening")

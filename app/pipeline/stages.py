@@ -1,0 +1,280 @@
+"""The STT, LLM and TTS workers.  Each owns one engine on one permanent thread."""
+
+from __future__ import annotations
+
+import concurrent.futures
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from app.audio.resample import resample
+from app.engines.llm import LlmEngine
+from app.engines.stt import SttEngine, SttResult
+from app.engines.tts import TtsEngine
+from app.pipeline.messages import (
+    SAMPLE_RATE,
+    AudioChunk,
+    Clause,
+    EmotionTags,
+    EndOfReply,
+    PartialTranscript,
+    Transcript,
+    Utterance,
+)
+from app.pipeline.text import ClauseSplitter, is_probably_hallucination
+from app.pipeline.worker import BoundedQueue, Worker
+
+if TYPE_CHECKING:
+    from app.pipeline.orchestrator import Orchestrator
+
+log = logging.getLogger(__name__)
+
+COMMIT_AFTER_S = 25.0  # long monologues: transcribe and commit the head at a pause
+
+
+@dataclass
+class _TurnStt:
+    committed_samples: int = 0
+    committed_text: str = ""
+    cached_len: int = -1
+    cached: SttResult | None = None
+    cached_at: float = 0.0
+    emotion_future: concurrent.futures.Future | None = None
+    emotion_len: int = -1
+
+
+class SttWorker(Worker):
+    name = "stt"
+
+    def __init__(
+        self, inbox: BoundedQueue, orch: Orchestrator, stt_factory: Callable[[], SttEngine], **kw: Any
+    ):
+        super().__init__(inbox, **kw)
+        self.orch = orch
+        self.stt_factory = stt_factory
+        self.stt: SttEngine | None = None
+        self.turns: dict[int, _TurnStt] = {}
+        self.audio_seconds = 0.0
+        self.compute_seconds = 0.0
+        self._emotion_pool = concurrent.futures.ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="emotion"
+        )
+
+    def setup(self) -> None:
+        self.stt = self.stt_factory()
+        warm = getattr(self.stt, "warm_up", None)
+        if warm:
+            warm()
+        tagger = self.orch.emotion
+        if tagger is not None:  # warm the feature extractor too
+            self._emotion_pool.submit(tagger.analyze_voice, np.zeros(SAMPLE_RATE // 2, np.float32)).result()
+
+    def _transcribe(self, audio: np.ndarray) -> SttResult:
+        assert self.stt is not None
+        res = self.stt.transcribe(audio, hotwords=self.orch.settings.hotwords)
+        self.audio_seconds += len(audio) / SAMPLE_RATE
+        self.compute_seconds += res.seconds
+        return res
+
+    def _emotion(self, st: _TurnStt, audio: np.ndarray) -> None:
+        tagger = self.orch.emotion
+        if tagger is None or st.emotion_len == len(audio):
+            return
+        st.emotion_len = len(audio)
+        st.emotion_future = self._emotion_pool.submit(tagger.analyze_voice, audio, SAMPLE_RATE)
+
+    def handle(self, utt: Utterance) -> None:
+        st = self.turns.setdefault(utt.turn_id, _TurnStt())
+        audio = utt.audio
+        if utt.kind == "partial":
+            if not self.inbox.empty():
+                return  # something newer is waiting: a partial is only worth it when idle
+            res = self._transcribe(audio[st.committed_samples :])
+            text = " ".join(t for t in (st.committed_text, res.text) if t)
+            if text:
+                self.orch.ui(PartialTranscript(utt.turn_id, text))
+            return
+        if utt.kind == "speculative":
+            self._emotion(st, audio)
+            tail = audio[st.committed_samples :]
+            res = self._transcribe(tail)
+            if len(tail) / SAMPLE_RATE >= COMMIT_AFTER_S and res.text:
+                st.committed_text = " ".join(t for t in (st.committed_text, res.text) if t)
+                st.committed_samples = len(audio)
+                st.cached, st.cached_len = None, -1
+            else:
+                st.cached, st.cached_len, st.cached_at = res, len(audio), time.perf_counter()
+            text = " ".join(t for t in (st.committed_text, res.text) if t)
+            if text:
+                self.orch.ui(PartialTranscript(utt.turn_id, text))
+                self.orch.speculative_transcript(utt.turn_id, text)
+            return
+        # final
+        self._emotion(st, audio)
+        if st.cached is not None and st.cached_len == len(audio):
+            res, done_at = st.cached, st.cached_at
+        else:
+            res = self._transcribe(audio[st.committed_samples :])
+            done_at = time.perf_counter()
+        self.turns.pop(utt.turn_id, None)
+        for old in [k for k in self.turns if k < utt.turn_id]:
+            self.turns.pop(old, None)
+        text = " ".join(t for t in (st.committed_text, res.text) if t).strip()
+        self.orch.stamp(utt.turn_id, "stt_done", done_at)
+        if not text or (is_probably_hallucination(text) and not st.committed_text):
+            self.orch.drop_turn(utt.turn_id, res.rejected or f"not speech ({text!r})")
+            return
+        emotion = self._tag(st, text, res)
+        self.orch.stamp(utt.turn_id, "emotion_done", time.perf_counter())
+        self.orch.transcript_ready(
+            Transcript(
+                utt.turn_id,
+                utt.gen,
+                text,
+                utt.speech_start,
+                utt.speech_end,
+                emotion=emotion,
+                words=res.words,
+                duration=len(audio) / SAMPLE_RATE,
+            )
+        )
+
+    def _tag(self, st: _TurnStt, text: str, res: SttResult) -> EmotionTags | None:
+        tagger = self.orch.emotion
+        if tagger is None or st.emotion_future is None:
+            return None
+        try:
+            voice = st.emotion_future.result(timeout=0.25)
+            return tagger.tag(voice, text, res.words or None)
+        except Exception:  # noqa: BLE001 - emotion must never cost the turn
+            log.exception("emotion tagging failed")
+            return None
+
+    def stop(self) -> None:
+        super().stop()
+        self._emotion_pool.shutdown(wait=False, cancel_futures=True)
+
+
+class LlmWorker(Worker):
+    name = "llm"
+
+    def __init__(
+        self,
+        inbox: BoundedQueue,
+        orch: Orchestrator,
+        llm_factory: Callable[[], LlmEngine],
+        out: BoundedQueue,
+        **kw: Any,
+    ):
+        super().__init__(inbox, **kw)
+        self.orch = orch
+        self.llm_factory = llm_factory
+        self.llm: LlmEngine | None = None
+        self.out = out
+        self.first_token_ms: list[float] = []
+
+    def setup(self) -> None:
+        self.llm = self.llm_factory()
+        warm = getattr(self.llm, "warm_up", None)
+        if warm:
+            warm(self.orch.settings.system_prompt)
+
+    def handle(self, tr: Transcript) -> None:
+        assert self.llm is not None
+        orch = self.orch
+        messages = orch.prompt_for(tr, self.llm)
+        gen = tr.gen
+        splitter = ClauseSplitter()
+        index = 0
+        reply = ""
+        orch.stamp(tr.turn_id, "llm_start", time.perf_counter())
+        first = True
+        last_ui = 0.0
+
+        def stale() -> bool:
+            return orch.scope.is_stale(gen)
+
+        for delta in self.llm.stream_chat(
+            messages,
+            max_tokens=orch.settings.max_reply_tokens,
+            temperature=orch.settings.temperature,
+            should_stop=stale,
+        ):
+            if stale():
+                return
+            now = time.perf_counter()
+            if first:
+                first = False
+                orch.stamp(tr.turn_id, "llm_first_token", now)
+            reply += delta
+            if now - last_ui > 0.05:
+                last_ui = now
+                orch.assistant_delta(tr.turn_id, reply)
+            for clause in splitter.feed(delta):
+                if index == 0:
+                    orch.stamp(tr.turn_id, "first_clause", time.perf_counter())
+                self.out.put(Clause(tr.turn_id, gen, index, clause), block=True)
+                index += 1
+        if stale():
+            return
+        for clause in splitter.flush():
+            if index == 0:
+                orch.stamp(tr.turn_id, "first_clause", time.perf_counter())
+            self.out.put(Clause(tr.turn_id, gen, index, clause), block=True)
+            index += 1
+        orch.stamp(tr.turn_id, "llm_done", time.perf_counter())
+        orch.reply_generated(tr.turn_id, gen, reply.strip())
+        self.out.put(EndOfReply(tr.turn_id, gen), block=True)
+
+
+class TtsWorker(Worker):
+    name = "tts"
+
+    def __init__(
+        self,
+        inbox: BoundedQueue,
+        orch: Orchestrator,
+        tts_factory: Callable[[], TtsEngine],
+        **kw: Any,
+    ):
+        super().__init__(inbox, **kw)
+        self.orch = orch
+        self.tts_factory = tts_factory
+        self.tts: TtsEngine | None = None
+        self.audio_seconds = 0.0
+        self.compute_seconds = 0.0
+
+    def setup(self) -> None:
+        self.tts = self.tts_factory()
+        warm = getattr(self.tts, "warm_up", None)
+        if warm:
+            warm()
+
+    def handle(self, item: Clause | EndOfReply) -> None:
+        orch = self.orch
+        playback = orch.playback
+        if isinstance(item, EndOfReply):
+            playback.enqueue(item)
+            return
+        assert self.tts is not None
+        style = orch.style_for(item.turn_id)
+        t0 = time.perf_counter()
+        parts = []
+        for audio in self.tts.synthesize(item.text, style):
+            if orch.scope.is_stale(item.gen):
+                return
+            parts.append(audio)
+        if not parts or orch.scope.is_stale(item.gen):
+            return
+        audio = np.concatenate(parts)
+        self.compute_seconds += time.perf_counter() - t0
+        self.audio_seconds += len(audio) / self.tts.sample_rate
+        audio = resample(audio, self.tts.sample_rate, playback.sample_rate)
+        orch.stamp(item.turn_id, "tts_first_chunk", time.perf_counter())
+        playback.enqueue(
+            AudioChunk(item.turn_id, item.gen, item.index, audio, playback.sample_rate, item.text, item.last)
+        )

@@ -1,0 +1,293 @@
+"""Turn taking: Silero probabilities per 32 ms frame -> user turns.
+
+``TurnDetector`` is a pure state machine (scripted probabilities in unit tests);
+``VadWorker`` feeds it real audio and Silero, and handles push-to-talk and modes.
+"""
+
+from __future__ import annotations
+
+import collections
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+from app.engines.vad import VadEngine
+from app.pipeline.messages import FRAME, SAMPLE_RATE, AudioBlock, Level
+from app.pipeline.worker import BoundedQueue, Worker
+
+log = logging.getLogger(__name__)
+
+FRAME_S = FRAME / SAMPLE_RATE
+
+
+@dataclass
+class TurnParams:
+    threshold: float = 0.5
+    end_of_turn_ms: int = 700
+    speculative_pause_ms: int = 200
+    min_speech_ms: int = 250
+    barge_in_ms: int = 300
+    pre_roll_ms: int = 300
+    partial_every_ms: int = 1000
+    max_utterance_s: float = 120.0
+    tail_ms: int = 64  # silence kept after the last speech frame (Whisper likes a little)
+
+
+@dataclass(frozen=True)
+class SpeechStart:
+    turn_id: int
+    t: float
+
+
+@dataclass(frozen=True)
+class SpeechSustained:
+    """The user has spoken long enough that it is not a click or a cough (barge-in trigger)."""
+
+    turn_id: int
+    t: float
+
+
+@dataclass(frozen=True)
+class SpeechResumed:
+    turn_id: int
+
+
+@dataclass(frozen=True)
+class Emit:
+    kind: str  # partial | speculative | final
+    turn_id: int
+    audio: np.ndarray
+    speech_start: float
+    speech_end: float
+
+
+Action = SpeechStart | SpeechSustained | SpeechResumed | Emit
+
+
+class TurnDetector:
+    def __init__(self, params: TurnParams, first_turn_id: int = 1) -> None:
+        self.p = params
+        self.next_turn_id = first_turn_id
+        self.pre_roll: collections.deque[np.ndarray] = collections.deque(
+            maxlen=max(1, params.pre_roll_ms // 32)
+        )
+        self.eot_override_ms: dict[int, int] = {}
+        self._reset_turn()
+
+    def _reset_turn(self) -> None:
+        self.in_speech = False
+        self.confirmed = False
+        self.sustained_sent = False
+        self.turn_id = 0
+        self.frames: list[np.ndarray] = []
+        self.voiced_frames = 0
+        self.run_above = 0
+        self.silence_run = 0
+        self.last_speech_idx = -1
+        self.t_start = 0.0
+        self.t_last_speech_end = 0.0
+        self.speculative_sent = False
+        self.last_partial_frames = 0
+
+    @property
+    def end_threshold(self) -> float:
+        return max(0.05, self.p.threshold - 0.15)
+
+    def _cut(self) -> np.ndarray:
+        tail = self.p.tail_ms // 32
+        end = min(len(self.frames), self.last_speech_idx + 1 + tail)
+        return np.concatenate(self.frames[:end]) if end > 0 else np.zeros(0, dtype=np.float32)
+
+    def _emit(self, kind: str) -> Emit:
+        return Emit(kind, self.turn_id, self._cut(), self.t_start, self.t_last_speech_end)
+
+    def force_end(self, t: float) -> list[Action]:
+        """End the current turn now (mode switch, push-to-talk release, end of input)."""
+        if not self.in_speech:
+            return []
+        out: list[Action] = []
+        if self.confirmed:
+            out.append(self._emit("final"))
+        self._reset_turn()
+        return out
+
+    def feed(self, frame: np.ndarray, prob: float, t: float) -> list[Action]:
+        """One 512-sample frame whose first sample was captured at ``t``."""
+        p = self.p
+        out: list[Action] = []
+        voiced = prob >= (self.end_threshold if self.in_speech else p.threshold)
+        if not self.in_speech:
+            self.pre_roll.append(frame)
+            self.run_above = self.run_above + 1 if voiced else 0
+            if self.run_above >= 2:
+                self.in_speech = True
+                self.frames = list(self.pre_roll)
+                self.pre_roll.clear()
+                self.voiced_frames = self.run_above
+                self.last_speech_idx = len(self.frames) - 1
+                self.t_start = t - (self.run_above - 1) * FRAME_S
+                self.t_last_speech_end = t + FRAME_S
+            return out
+        self.frames.append(frame)
+        idx = len(self.frames) - 1
+        if voiced:
+            self.voiced_frames += 1
+            if self.speculative_sent and self.confirmed:
+                out.append(SpeechResumed(self.turn_id))
+            self.speculative_sent = False
+            self.silence_run = 0
+            self.last_speech_idx = idx
+            self.t_last_speech_end = t + FRAME_S
+        else:
+            self.silence_run += 1
+        voiced_ms = self.voiced_frames * 32
+        if not self.confirmed and voiced_ms >= p.min_speech_ms:
+            self.confirmed = True
+            self.turn_id = self.next_turn_id
+            self.next_turn_id += 1
+            out.append(SpeechStart(self.turn_id, self.t_start))
+        if self.confirmed and not self.sustained_sent and voiced_ms >= p.barge_in_ms:
+            self.sustained_sent = True
+            out.append(SpeechSustained(self.turn_id, t))
+        silence_ms = self.silence_run * 32
+        eot_ms = self.eot_override_ms.get(self.turn_id, p.end_of_turn_ms)
+        if silence_ms >= eot_ms or (len(self.frames) * FRAME_S) >= p.max_utterance_s:
+            if self.confirmed:
+                out.append(self._emit("final"))
+            self._reset_turn()
+            return out
+        if not self.confirmed:
+            if silence_ms >= p.speculative_pause_ms + 200:  # a blip, not speech
+                self._reset_turn()
+            return out
+        if silence_ms >= p.speculative_pause_ms and not self.speculative_sent:
+            self.speculative_sent = True
+            out.append(self._emit("speculative"))
+        elif voiced and (idx - self.last_partial_frames) * 32 >= p.partial_every_ms:
+            self.last_partial_frames = idx
+            out.append(self._emit("partial"))
+        return out
+
+
+@dataclass(frozen=True)
+class PttCommand:
+    pressed: bool
+    t: float
+
+
+@dataclass(frozen=True)
+class ModeCommand:
+    mode: str  # always | ptt | muted
+
+
+class VadWorker(Worker):
+    """Frames captured audio, runs Silero, drives the ``TurnDetector`` and push-to-talk."""
+
+    name = "vad"
+
+    def __init__(
+        self,
+        inbox: BoundedQueue,
+        vad_factory: Callable[[], VadEngine],
+        params: TurnParams,
+        on_action: Callable[[Action], None],
+        on_ui: Callable[[object], None],
+        mode: str = "always",
+        **kw,
+    ) -> None:
+        super().__init__(inbox, **kw)
+        self.vad_factory = vad_factory
+        self.detector = TurnDetector(params)
+        self.on_action = on_action
+        self.on_ui = on_ui
+        self.mode = mode
+        self.ptt_down = False
+        self._rest = np.zeros(0, dtype=np.float32)
+        self._rest_t = 0.0
+        self._last_level = 0.0
+        self.frames_done = 0
+        self.vad_seconds = 0.0
+        self.vad: VadEngine | None = None
+
+    def setup(self) -> None:
+        self.vad = self.vad_factory()
+
+    def _act(self, actions: list[Action]) -> None:
+        for a in actions:
+            self.on_action(a)
+
+    def handle(self, item: object) -> None:
+        if isinstance(item, AudioBlock):
+            self._audio(item)
+        elif isinstance(item, PttCommand):
+            self._ptt(item)
+        elif isinstance(item, ModeCommand):
+            self._mode(item.mode)
+
+    def _mode(self, mode: str) -> None:
+        if mode == self.mode:
+            return
+        if self.detector.in_speech and mode == "muted":
+            self._act(self.detector.force_end(time.perf_counter()))
+        if mode != "ptt" and self.ptt_down:
+            self.ptt_down = False  # the held turn continues under the VAD
+        self.mode = mode
+
+    def _ptt(self, cmd: PttCommand) -> None:
+        det = self.detector
+        if cmd.pressed and not self.ptt_down:
+            self.ptt_down = True
+            if not det.in_speech:
+                det._reset_turn()
+                det.in_speech = True
+                det.frames = list(det.pre_roll)[-3:]
+                det.pre_roll.clear()
+                det.t_start = cmd.t
+            if not det.confirmed:
+                det.confirmed = True
+                det.turn_id = det.next_turn_id
+                det.next_turn_id += 1
+                self._act([SpeechStart(det.turn_id, det.t_start)])
+            det.sustained_sent = True
+            self._act([SpeechSustained(det.turn_id, cmd.t)])  # pressing talk is an immediate barge-in
+        elif not cmd.pressed and self.ptt_down:
+            self.ptt_down = False
+            det.last_speech_idx = len(det.frames) - 1
+            det.t_last_speech_end = cmd.t
+            self._act(det.force_end(cmd.t))
+
+    def _audio(self, block: AudioBlock) -> None:
+        samples = block.samples
+        if samples.size:
+            now = time.perf_counter()
+            if now - self._last_level >= 0.05:
+                self._last_level = now
+                rms = float(np.sqrt(np.mean(samples * samples)))
+                self.on_ui(Level(min(1.0, rms * 4)))
+        if self._rest.size == 0:
+            self._rest_t = block.t
+        buf = np.concatenate([self._rest, samples]) if self._rest.size else samples
+        n = len(buf) // FRAME
+        vad = self.vad
+        assert vad is not None
+        for i in range(n):
+            frame = buf[i * FRAME : (i + 1) * FRAME]
+            t = self._rest_t + i * FRAME_S
+            if self.mode == "muted":
+                continue
+            if self.mode == "ptt" or self.ptt_down:
+                if self.ptt_down:
+                    self.detector.frames.append(frame)
+                else:
+                    self.detector.pre_roll.append(frame)
+                continue
+            t0 = time.perf_counter()
+            prob = vad.prob(frame)
+            self.vad_seconds += time.perf_counter() - t0
+            self.frames_done += 1
+            self._act(self.detector.feed(frame, prob, t))
+        self._rest = buf[n * FRAME :].copy()
+        self._rest_t = self._rest_t + n * FRAME_S

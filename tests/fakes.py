@@ -1,0 +1,109 @@
+"""Fakes for unit tests of pipeline logic (never a stand-in for a capability under test)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+
+import numpy as np
+
+from app.audio.playback import PlaybackBuffer
+from app.config import Settings
+from app.engines.stt import SttResult
+from app.pipeline.messages import SAMPLE_RATE, SpeechStyle
+from app.pipeline.orchestrator import EngineFactories, Orchestrator
+
+
+class EnergyVad:
+    """Speech probability from frame energy: loud frames are speech."""
+
+    def prob(self, frame: np.ndarray) -> float:
+        return 0.95 if float(np.sqrt(np.mean(frame * frame))) > 0.05 else 0.02
+
+    def reset(self) -> None:
+        pass
+
+
+class ScriptedStt:
+    def __init__(self, texts: list[str] | None = None, delay: float = 0.0) -> None:
+        self.texts = list(texts or ["what is the capital of france?"])
+        self.delay = delay
+        self.calls: list[int] = []
+
+    def transcribe(
+        self, audio: np.ndarray, *, hotwords: str = "", word_timestamps: bool = False
+    ) -> SttResult:
+        self.calls.append(len(audio))
+        time.sleep(self.delay)
+        text = self.texts[0] if len(self.texts) == 1 else self.texts.pop(0)
+        return SttResult(text, (), 0.01, -0.2, "en", self.delay)
+
+
+class ScriptedLlm:
+    def __init__(
+        self, reply: str = "Paris is the capital of France. It is lovely in spring.", token_delay: float = 0.0
+    ):
+        self.reply = reply
+        self.token_delay = token_delay
+        self.n_ctx = 2048
+        self.name = "scripted"
+        self.prompts: list[list[dict[str, str]]] = []
+
+    def count_tokens(self, text: str) -> int:
+        return len(text.split()) + 1
+
+    def stream_chat(
+        self,
+        messages,
+        *,
+        max_tokens: int,
+        temperature: float = 0.6,
+        should_stop: Callable[[], bool] = lambda: False,
+    ) -> Iterator[str]:
+        self.prompts.append([dict(m) for m in messages])
+        words = self.reply.split(" ")
+        for i, w in enumerate(words[:max_tokens]):
+            if should_stop():
+                return
+            time.sleep(self.token_delay)
+            yield (w if i == 0 else " " + w)
+
+
+class ToneTts:
+    """0.06 s of tone per word, at 16 kHz."""
+
+    sample_rate = SAMPLE_RATE
+
+    def __init__(self, seconds_per_word: float = 0.06) -> None:
+        self.spw = seconds_per_word
+        self.spoken: list[str] = []
+
+    def synthesize(self, text: str, style: SpeechStyle | None = None) -> Iterator[np.ndarray]:
+        self.spoken.append(text)
+        n = int(self.spw * SAMPLE_RATE * max(1, len(text.split())))
+        yield (0.1 * np.sin(np.arange(n) * 0.1)).astype(np.float32)
+
+
+def speech(seconds: float, amp: float = 0.3) -> np.ndarray:
+    rng = np.random.default_rng(0)
+    return (amp * rng.standard_normal(int(seconds * SAMPLE_RATE))).astype(np.float32)
+
+
+def silence(seconds: float) -> np.ndarray:
+    return np.zeros(int(seconds * SAMPLE_RATE), dtype=np.float32)
+
+
+def make_orchestrator(
+    stt: ScriptedStt | None = None,
+    llm: ScriptedLlm | None = None,
+    tts: ToneTts | None = None,
+    settings: Settings | None = None,
+) -> Orchestrator:
+    settings = settings or Settings(end_of_turn_silence_ms=300, speculative_pause_ms=150)
+    stt = stt or ScriptedStt()
+    llm = llm or ScriptedLlm()
+    tts = tts or ToneTts()
+    factories = EngineFactories(
+        vad=EnergyVad, stt=lambda: stt, llm=lambda: llm, tts=lambda: tts, emotion=None
+    )
+    return Orchestrator(settings, factories, PlaybackBuffer(SAMPLE_RATE, record=True))

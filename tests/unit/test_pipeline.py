@@ -1,0 +1,294 @@
+"""The pipeline on fakes: turn flow, timestamps, barge-in, stale dropping, queues, push-to-talk."""
+
+from __future__ import annotations
+
+import queue
+import threading
+import time
+
+import numpy as np
+import pytest
+
+from app.audio.playback import VirtualSpeaker
+from app.pipeline.cancel import CancelScope
+from app.pipeline.memory import INTERRUPTED_MARK, Conversation
+from app.pipeline.messages import (
+    FRAME,
+    AssistantTurn,
+    Clause,
+    Interrupted,
+    TurnDone,
+)
+from app.pipeline.turns import Emit, SpeechResumed, SpeechStart, TurnDetector, TurnParams
+from app.pipeline.worker import BoundedQueue, Worker
+from tests.fakes import ScriptedLlm, ScriptedStt, ToneTts, make_orchestrator, silence, speech
+
+
+def feed(orch, audio: np.ndarray, realtime: bool = True) -> None:
+    t = time.perf_counter()
+    for i in range(0, len(audio), FRAME):
+        blk = audio[i : i + FRAME]
+        if realtime:
+            delay = t - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+        orch.feed_audio(blk, t=t)
+        t += len(blk) / 16000
+
+
+def events(orch) -> list[object]:
+    out = []
+    while True:
+        try:
+            out.append(orch.ui_queue.get_nowait())
+        except queue.Empty:
+            return out
+
+
+def wait_for(pred, timeout: float = 10.0) -> None:
+    deadline = time.perf_counter() + timeout
+    while time.perf_counter() < deadline:
+        if pred():
+            return
+        time.sleep(0.01)
+    raise AssertionError("condition not reached")
+
+
+@pytest.fixture
+def running():
+    started = []
+
+    def start(orch):
+        speaker = VirtualSpeaker(orch.playback, realtime=True)
+        orch.start()
+        speaker.start()
+        assert orch.wait_ready(5)
+        started.append((orch, speaker))
+        return orch
+
+    yield start
+    for orch, speaker in started:
+        speaker.stop()
+        orch.stop()
+
+
+# ---------------------------------------------------------------- turn detector
+
+
+def run_detector(probs: list[float], params: TurnParams | None = None) -> list[object]:
+    det = TurnDetector(params or TurnParams(end_of_turn_ms=320, speculative_pause_ms=128, min_speech_ms=96))
+    frame = np.zeros(FRAME, dtype=np.float32)
+    out = []
+    for i, p in enumerate(probs):
+        out += det.feed(frame, p, i * 0.032)
+    return out
+
+
+def test_detector_turn_with_speculative_then_final():
+    acts = run_detector([0.0] * 5 + [0.9] * 20 + [0.0] * 15)
+    kinds = [type(a).__name__ + (":" + a.kind if isinstance(a, Emit) else "") for a in acts]
+    assert kinds[0] == "SpeechStart"
+    assert "SpeechSustained" in kinds
+    assert kinds.index("Emit:speculative") < kinds.index("Emit:final")
+    final = [a for a in acts if isinstance(a, Emit) and a.kind == "final"][0]
+    spec = [a for a in acts if isinstance(a, Emit) and a.kind == "speculative"][0]
+    assert len(final.audio) == len(spec.audio)  # same cut: the speculative transcript is reusable
+    assert final.speech_end == pytest.approx(25 * 0.032)
+    assert final.speech_start == pytest.approx(5 * 0.032)
+
+
+def test_detector_pause_then_resume_is_one_turn():
+    acts = run_detector([0.9] * 15 + [0.0] * 6 + [0.9] * 15 + [0.0] * 15)
+    assert sum(isinstance(a, SpeechStart) for a in acts) == 1
+    assert any(isinstance(a, SpeechResumed) for a in acts)
+    finals = [a for a in acts if isinstance(a, Emit) and a.kind == "final"]
+    assert len(finals) == 1 and finals[0].speech_end == pytest.approx(36 * 0.032)
+
+
+def test_detector_ignores_blips():
+    acts = run_detector([0.0] * 5 + [0.9] * 2 + [0.0] * 30)
+    assert not any(isinstance(a, (SpeechStart, Emit)) for a in acts)
+
+
+def test_detector_eot_override_shortens_wait():
+    det = TurnDetector(TurnParams(end_of_turn_ms=640, speculative_pause_ms=128, min_speech_ms=96))
+    frame = np.zeros(FRAME, dtype=np.float32)
+    for i in range(15):
+        det.feed(frame, 0.9, i * 0.032)
+    det.eot_override_ms = {det.turn_id: 256}
+    finals = []
+    for i in range(15, 30):
+        finals += [a for a in det.feed(frame, 0.0, i * 0.032) if isinstance(a, Emit) and a.kind == "final"]
+        if finals:
+            break
+    assert finals and (i - 14) * 32 <= 288
+
+
+# ---------------------------------------------------------------- queues and workers
+
+
+def test_bounded_queue_drops_oldest_and_counts():
+    q = BoundedQueue(3)
+    for i in range(5):
+        q.put(i)
+    assert q.dropped == 2
+    assert [q.get(0.1) for _ in range(3)] == [2, 3, 4]
+
+
+def test_worker_drops_stale_generation_and_survives_exceptions():
+    scope = CancelScope()
+    seen, errors = [], []
+
+    class W(Worker):
+        name = "test"
+
+        def handle(self, item):
+            if item.text == "boom":
+                raise RuntimeError("boom")
+            seen.append(item.text)
+
+    q = BoundedQueue(10)
+    w = W(q, is_stale=scope.is_stale, on_error=lambda where, exc: errors.append(str(exc)))
+    w.start()
+    q.put(Clause(1, 0, 0, "old"))
+    q.put(Clause(1, 0, 1, "boom"))
+    wait_for(lambda: errors)
+    scope.cancel()
+    q.put(Clause(1, 0, 2, "stale"))
+    q.put(Clause(2, 1, 0, "fresh"))
+    wait_for(lambda: "fresh" in seen)
+    w.stop()
+    assert w.join(2)
+    assert seen == ["old", "fresh"]
+
+
+def test_memory_trims_oldest_exchanges_and_marks_interruptions():
+    conv = Conversation()
+    for i in range(40):
+        conv.add("user", f"question number {i} " + "word " * 20, i)
+        conv.add("assistant", f"answer {i} " + "word " * 20, i, interrupted=(i == 39))
+    msgs = conv.messages("system prompt", count_tokens=lambda s: len(s.split()), budget=300)
+    assert msgs[0] == {"role": "system", "content": "system prompt"}
+    assert msgs[1]["role"] == "user"
+    assert sum(len(m["content"].split()) + 6 for m in msgs) <= 300 + 10
+    assert msgs[-1]["content"].endswith(INTERRUPTED_MARK)
+    assert "question number 39" in msgs[-2]["content"]
+
+
+# ---------------------------------------------------------------- whole pipeline on fakes
+
+
+def test_turn_end_to_end_with_ordered_timestamps(running):
+    orch = running(make_orchestrator())
+    feed(orch, np.concatenate([silence(0.3), speech(1.0), silence(1.5)]))
+    wait_for(lambda: orch.finished, 10)
+    rep = orch.finished[0]
+    t = rep["t"]
+    order = [
+        "speech_start",
+        "speech_end",
+        "stt_done",
+        "llm_first_token",
+        "tts_first_chunk",
+        "first_audio",
+        "turn_end",
+    ]
+    assert all(k in t for k in order), t
+    assert t["speech_start"] < t["speech_end"] <= t["eot_decided"] + 1e-6
+    assert t["llm_first_token"] <= t["tts_first_chunk"] <= t["first_audio"] <= t["turn_end"]
+    assert rep["latency_ms"]["voice_to_voice"] > 0
+    assert rep["assistant_text"].startswith("Paris")
+    assert not rep["interrupted"]
+    msgs = orch.memory.snapshot()
+    assert [m.role for m in msgs] == ["user", "assistant"]
+
+
+def test_speculative_transcript_is_reused_for_final(running):
+    stt = ScriptedStt()
+    orch = running(make_orchestrator(stt=stt))
+    feed(orch, np.concatenate([silence(0.3), speech(0.5), silence(1.2)]))  # short: no partial pass
+    wait_for(lambda: orch.finished, 10)
+    # warm-up excluded: one transcription for the speculative pass, none again for the final
+    assert len([c for c in stt.calls if c > 0]) == 1
+
+
+def test_barge_in_stops_playback_and_no_stale_audio_plays(running):
+    llm = ScriptedLlm(reply=" ".join(["This is a long answer, sentence number %d." % i for i in range(12)]))
+    tts = ToneTts(seconds_per_word=0.08)
+    orch = running(make_orchestrator(llm=llm, tts=tts))
+    feed(orch, np.concatenate([silence(0.3), speech(0.8), silence(0.6)]))
+    wait_for(lambda: orch.state == "speaking", 10)
+    time.sleep(0.5)  # let some of the answer play
+    played_before = orch.playback.played(1)
+    assert played_before
+    # the user talks over the assistant
+    feed(orch, np.concatenate([speech(0.8), silence(1.2)]))
+    wait_for(lambda: len(orch.finished) >= 2, 15)
+    first, second = sorted(orch.finished, key=lambda r: r["turn_id"])
+    assert first["interrupted"]
+    assert first["assistant_text"] and len(first["assistant_text"]) < len(first["assistant_full_text"])
+    assert not second["interrupted"]
+    # nothing of turn 1 was played after it was interrupted
+    rec = orch.playback.take_recording(1)
+    assert len(rec) / 16000 < first["t"]["turn_end"] - first["t"]["first_audio"] + 0.1
+    evs = events(orch)
+    assert any(isinstance(e, Interrupted) and e.turn_id == 1 for e in evs)
+    assert any(isinstance(e, AssistantTurn) and e.turn_id == 1 and e.interrupted for e in evs)
+    mem = orch.memory.snapshot()
+    interrupted = [m for m in mem if m.interrupted]
+    assert len(interrupted) == 1 and interrupted[0].content == first["assistant_text"]
+
+
+def test_barge_in_before_any_audio_keeps_the_users_words(running):
+    llm = ScriptedLlm(token_delay=0.15)
+    stt = ScriptedStt(texts=["tell me about", "the weather in Paris"])
+    orch = running(make_orchestrator(stt=stt, llm=llm))
+    feed(orch, np.concatenate([silence(0.3), speech(0.6), silence(0.5)]))
+    wait_for(lambda: orch.state == "thinking", 5)
+    feed(orch, np.concatenate([speech(0.6), silence(1.5)]))
+    wait_for(lambda: any(not r["interrupted"] for r in orch.finished), 15)
+    final = [r for r in orch.finished if not r["interrupted"]][-1]
+    assert final["user_text"].startswith("tell me about")
+
+
+def test_push_to_talk_drives_a_turn_and_gates_audio(running):
+    from app.config import Settings
+
+    orch = running(make_orchestrator(settings=Settings(mode="ptt", end_of_turn_silence_ms=300)))
+    feed(orch, np.concatenate([speech(0.8), silence(1.0)]))  # talking without the key does nothing
+    time.sleep(0.2)
+    assert not orch.finished and orch.is_idle()
+    orch.push_to_talk(True)
+    feed(orch, speech(0.6))
+    orch.push_to_talk(False)
+    wait_for(lambda: orch.finished, 10)
+    assert orch.finished[0]["user_text"]
+
+
+def test_silence_makes_no_turn(running):
+    orch = running(make_orchestrator())
+    feed(orch, silence(1.5), realtime=False)
+    time.sleep(0.3)
+    assert not orch.finished and orch.is_idle()
+
+
+def test_turn_done_events_reach_the_ui_queue(running):
+    orch = running(make_orchestrator())
+    feed(orch, np.concatenate([silence(0.2), speech(0.6), silence(1.2)]))
+    wait_for(lambda: orch.finished, 10)
+    time.sleep(0.05)
+    assert any(isinstance(e, TurnDone) for e in events(orch))
+
+
+def test_interrupt_is_thread_safe_under_load(running):
+    llm = ScriptedLlm(reply=" ".join(["word"] * 80) + ".", token_delay=0.002)
+    orch = running(make_orchestrator(llm=llm, tts=ToneTts(0.02)))
+    feed(orch, np.concatenate([silence(0.2), speech(0.6), silence(0.6)]))
+    threads = [threading.Thread(target=orch.interrupt, args=("test",)) for _ in range(8)]
+    time.sleep(0.2)
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    wait_for(lambda: orch.is_idle(), 5)
+    assert len(orch.finished) <= 1
