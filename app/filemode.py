@@ -72,7 +72,7 @@ class FileFeeder:
         deadline = time.perf_counter() + self.plan.max_wait_s
         quiet = 0
         while not self._stop.is_set() and time.perf_counter() < deadline:
-            if self.orch.is_idle() and self.orch.input_q.empty():
+            if self.orch.is_idle():
                 quiet += 1
                 if quiet >= 3:
                     return

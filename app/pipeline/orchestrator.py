@@ -216,6 +216,7 @@ class Orchestrator:
 
     # ---------------- turn bookkeeping ----------------
     def _turn(self, turn_id: int) -> Turn:
+        """The turn's record, created when the VAD first reports it."""
         with self._lock:
             turn = self.turns.get(turn_id)
             if turn is None:
@@ -223,8 +224,15 @@ class Orchestrator:
                 self.turns[turn_id] = turn
             return turn
 
+    def _live(self, turn_id: int) -> Turn | None:
+        """The turn if it is still in progress (late stamps of finished turns are ignored)."""
+        with self._lock:
+            return self.turns.get(turn_id)
+
     def stamp(self, turn_id: int, name: str, when: float) -> None:
-        self._turn(turn_id).clock.stamp(name, when)
+        turn = self._live(turn_id)
+        if turn is not None:
+            turn.clock.stamp(name, when)
 
     def active_turn(self) -> Turn | None:
         with self._lock:
@@ -291,7 +299,9 @@ class Orchestrator:
 
     # ---------------- STT -> LLM ----------------
     def drop_turn(self, turn_id: int, reason: str) -> None:
-        turn = self._turn(turn_id)
+        turn = self._live(turn_id)
+        if turn is None:
+            return
         turn.state = "dropped"
         turn.dropped = reason
         log.info("turn %d dropped: %s", turn_id, reason)
@@ -302,9 +312,9 @@ class Orchestrator:
             self._set_state("listening")
 
     def transcript_ready(self, tr: Transcript) -> None:
-        if self.scope.is_stale(tr.gen):
+        turn = self._live(tr.turn_id)
+        if turn is None or self.scope.is_stale(tr.gen):
             return
-        turn = self._turn(tr.turn_id)
         text = tr.text
         if self._pending_prefix:
             text = f"{self._pending_prefix} {text}"
@@ -348,9 +358,9 @@ class Orchestrator:
         self.ui(AssistantDelta(turn_id, text))
 
     def reply_generated(self, turn_id: int, gen: int, text: str) -> None:
-        if self.scope.is_stale(gen):
-            return
-        self._turn(turn_id).reply = text
+        turn = self._live(turn_id)
+        if turn is not None and not self.scope.is_stale(gen):
+            turn.reply = text
 
     # ---------------- playback events ----------------
     def _watch_playback(self) -> None:
@@ -359,9 +369,9 @@ class Orchestrator:
                 ev = self.playback.events.get(timeout=0.05)
             except queue.Empty:
                 continue
-            if self.scope.is_stale(ev.gen):
+            turn = self._live(ev.turn_id)
+            if turn is None or self.scope.is_stale(ev.gen):
                 continue
-            turn = self._turn(ev.turn_id)
             if ev.kind == "first_audio":
                 turn.clock.stamp("first_audio", ev.t)
                 turn.state = "speaking"

