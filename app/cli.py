@@ -88,6 +88,26 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--pace", choices=["realtime", "fast"], default="realtime")
     s.add_argument("--overlap", type=float, help="start the next file this many seconds after one ends")
     s.add_argument("--channel", type=int, help="use one channel of multi-channel files")
+    s.add_argument("--mic", action="store_true", help="live conversation through the sound card")
+    s.add_argument("--input-device", help="microphone name (part of it is enough)")
+    s.add_argument("--output-device", help="speaker name (part of it is enough)")
+    s.add_argument("--quit-after-turns", type=int, help="with --mic: stop after this many answered turns")
+    _add_model_flags(s)
+
+    s = sub.add_parser("gui", help="open the desktop app (the default when no command is given)")
+    s.add_argument("--mic-file", type=Path, help="a virtual microphone that plays this file at real-time pace")
+    s.add_argument("--quit-after-turns", type=int, help="close after this many answered turns")
+    s.add_argument("--screenshot", type=Path, help="save a screenshot of the window after the last turn")
+    _add_model_flags(s)
+
+    s = sub.add_parser("devices", help="list the sound devices")
+
+    s = sub.add_parser("bench", help="measure voice-to-voice latency against a plain cascade")
+    s.add_argument("--corpus", type=Path, help="folder of spoken questions (WAV/FLAC/MP3) to add")
+    s.add_argument("--turns", type=int, default=20, help="turns to measure (50 or more adds the soak figures)")
+    s.add_argument("--json", type=Path, help="write the figures as JSON here")
+    s.add_argument("--plot", type=Path, help="draw per-stage bars and latency over turns (PNG)")
+    s.add_argument("--no-baseline", action="store_true", help="skip the plain-cascade baseline")
     _add_model_flags(s)
 
     s = sub.add_parser("transcribe", help="print the VAD-segmented transcript of a file")
@@ -147,6 +167,9 @@ def run(argv: list[str]) -> int:
         "selftest": cmd_selftest,
         "demo": cmd_demo,
         "eval-emotion": cmd_eval_emotion,
+        "gui": cmd_gui,
+        "devices": cmd_devices,
+        "bench": cmd_bench,
     }[args.command]
     try:
         return handler(args)
@@ -159,7 +182,25 @@ def run(argv: list[str]) -> int:
 
 
 def _cmd_default(args: argparse.Namespace) -> int:
-    return cmd_demo(build_parser().parse_args(["demo"]))
+    return cmd_gui(build_parser().parse_args(["gui"]))
+
+
+def cmd_gui(args: argparse.Namespace) -> int:
+    from app.ui.launch import run_gui
+
+    return run_gui(args)
+
+
+def cmd_devices(args: argparse.Namespace) -> int:
+    from app.audio.devices import cmd_devices as run_devices
+
+    return run_devices(args)
+
+
+def cmd_bench(args: argparse.Namespace) -> int:
+    from app.bench import run_bench
+
+    return run_bench(args)
 
 
 # ---------------------------------------------------------------- commands
@@ -175,8 +216,12 @@ def cmd_listen(args: argparse.Namespace) -> int:
     from app.engine import build_engine
     from app.filemode import run_files
 
+    if args.mic:
+        from app.live import listen_live
+
+        return listen_live(args)
     if not args.files:
-        return _fail("give one or more audio files (live microphone input is not available yet)", EXIT_INPUT)
+        return _fail("give one or more audio files, or --mic for a live conversation", EXIT_INPUT)
     audios = _load_inputs(args.files, args.channel)
     settings = _settings(args)
     engine = build_engine(settings, record=args.out is not None)
