@@ -95,7 +95,9 @@ def build_parser() -> argparse.ArgumentParser:
     _add_model_flags(s)
 
     s = sub.add_parser("gui", help="open the desktop app (the default when no command is given)")
-    s.add_argument("--mic-file", type=Path, help="a virtual microphone that plays this file at real-time pace")
+    s.add_argument(
+        "--mic-file", type=Path, help="a virtual microphone that plays this file at real-time pace"
+    )
     s.add_argument("--quit-after-turns", type=int, help="close after this many answered turns")
     s.add_argument("--screenshot", type=Path, help="save a screenshot of the window after the last turn")
     _add_model_flags(s)
@@ -104,7 +106,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     s = sub.add_parser("bench", help="measure voice-to-voice latency against a plain cascade")
     s.add_argument("--corpus", type=Path, help="folder of spoken questions (WAV/FLAC/MP3) to add")
-    s.add_argument("--turns", type=int, default=20, help="turns to measure (50 or more adds the soak figures)")
+    s.add_argument(
+        "--turns", type=int, default=20, help="turns to measure (50 or more adds the soak figures)"
+    )
     s.add_argument("--json", type=Path, help="write the figures as JSON here")
     s.add_argument("--plot", type=Path, help="draw per-stage bars and latency over turns (PNG)")
     s.add_argument("--no-baseline", action="store_true", help="skip the plain-cascade baseline")
@@ -155,6 +159,8 @@ def run(argv: list[str]) -> int:
         return _cmd_default(args)
     from app.audio.io import AudioFileError
     from app.config import ConfigError
+    from app.engines.llm import LlmError
+    from app.filemode import EngineStartError
     from app.models import ModelError
 
     handler = {
@@ -177,6 +183,8 @@ def run(argv: list[str]) -> int:
         return _fail(str(exc), EXIT_MODEL)
     except (AudioFileError, ConfigError) as exc:
         return _fail(str(exc), EXIT_INPUT)
+    except (EngineStartError, LlmError) as exc:
+        return _fail(str(exc), EXIT_RUNTIME)
     except KeyboardInterrupt:
         return _fail("interrupted", 130)
 

@@ -30,6 +30,10 @@ class FeedPlan:
     max_wait_s: float = 90.0
 
 
+class EngineStartError(RuntimeError):
+    """The engine could not load its models or reach its LLM server; the message says why."""
+
+
 class FileFeeder:
     """A virtual microphone: plays arrays into the engine at real-time pace (or as fast as it can take)."""
 
@@ -116,7 +120,9 @@ def run_files(
     speaker.start()
     try:
         if not orch.wait_ready(timeout=300):
-            raise RuntimeError("models did not load: " + "; ".join(orch.errors or ["timeout"]))
+            raise EngineStartError(
+                "the engine did not start: " + "; ".join(orch.errors or ["timed out loading"])
+            )
         feeder = FileFeeder(engine, FeedPlan(audios, realtime=realtime, overlap=overlap))
         feeder.run()
     finally:

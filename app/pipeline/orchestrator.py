@@ -129,7 +129,8 @@ class Orchestrator:
         self.workers = [self.vad_worker, self.stt_worker, self.llm_worker, self.tts_worker]
         self._stop = threading.Event()
         self._monitor = threading.Thread(target=self._watch_playback, name="playback-events", daemon=True)
-        self._ready = threading.Event()
+        self._ready = threading.Event()  # set when loading ended, well or not (see load_failed)
+        self.load_failed = False
         self.cold_start_s: float | None = None
 
     # ---------------- lifecycle ----------------
@@ -157,6 +158,8 @@ class Orchestrator:
         for w in self.workers:
             while not w.ready.wait(0.05):
                 if self._stop.is_set() or not w._thread.is_alive():
+                    self.load_failed = True
+                    self._ready.set()
                     self._set_state("error")
                     return
         self.cold_start_s = time.perf_counter() - self.t0
@@ -164,12 +167,12 @@ class Orchestrator:
         self._set_state("listening" if self.settings.mode != "muted" else "idle")
 
     def wait_ready(self, timeout: float | None = None) -> bool:
-        """Blocks until every model is loaded and warm (not for the GUI thread)."""
-        return self._ready.wait(timeout)
+        """Blocks until every model is loaded and warm (not for the GUI thread); False if loading failed."""
+        return self._ready.wait(timeout) and not self.load_failed
 
     @property
     def ready(self) -> bool:
-        return self._ready.is_set()
+        return self._ready.is_set() and not self.load_failed
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()

@@ -114,7 +114,8 @@ class Worker:
         try:
             self.setup()
         except BaseException as exc:  # noqa: BLE001 - reported, the worker then serves nothing
-            log.exception("%s: setup failed", self.name)
+            log.error("%s could not start: %s", self.name, exc)
+            log.debug("%s setup failure", self.name, exc_info=True)
             if self.on_error:
                 self.on_error(self.name, exc)
             return

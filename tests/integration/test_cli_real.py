@@ -1,0 +1,77 @@
+"""The headless commands on the real models."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+from app.audio.io import load_speech
+from tests.conftest import DATA
+
+pytestmark = pytest.mark.integration
+
+
+def run_cli(*args: str, timeout: float = 180) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args], capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+def test_transcribe_prints_segments():
+    res = run_cli("transcribe", str(DATA / "stereo_diarization.wav"), "--channel", "1")
+    assert res.returncode == 0, res.stderr
+    assert "horizon seems extremely distant" in res.stdout.lower()
+    assert res.stdout.startswith("[")
+
+
+def test_say_cleans_markdown_and_emoji(tmp_path):
+    from app.config import Settings
+    from app.engines.stt import WhisperStt
+    from app.models import resolve
+
+    out = tmp_path / "said.wav"
+    res = run_cli(
+        "say", "**Good morning** everyone 👋! Visit https://example.com/docs for `details`.", "--out", str(out)
+    )
+    assert res.returncode == 0, res.stderr
+    heard = WhisperStt(resolve("stt", Settings()).path).transcribe(load_speech(out)).text.lower()
+    assert "morning" in heard and "example" in heard
+    for literal in ("asterisk", "star", "https", "slash", "backtick", "waving"):
+        assert literal not in heard, heard
+
+
+def test_ask_streams_an_answer():
+    res = run_cli("ask", "What is two plus two? Answer with the number only.")
+    assert res.returncode == 0, res.stderr
+    assert "4" in res.stdout or "four" in res.stdout.lower()
+
+
+def test_models_lists_every_role_verified():
+    res = run_cli("models", "--json")
+    assert res.returncode == 0, res.stderr
+    rows = json.loads(res.stdout)
+    assert {r["role"] for r in rows} == {"vad", "stt", "llm", "tts"}
+    assert all(r["verified"] is True for r in rows)
+
+
+def test_selftest_passes():
+    res = run_cli("selftest", timeout=240)
+    assert res.returncode == 0, res.stdout + res.stderr
+    assert "selftest passed" in res.stdout
+
+
+def test_noise_makes_no_turn(tmp_path):
+    rng = np.random.default_rng(1)
+    t = np.arange(16000 * 4) / 16000
+    hum = 0.02 * np.sin(2 * np.pi * 50 * t) + 0.01 * np.cumsum(rng.standard_normal(t.size)) / 300
+    path = tmp_path / "hum.wav"
+    sf.write(path, hum.astype(np.float32), 16000)
+    res = run_cli("listen", str(path), "--pace", "fast", "--report", str(tmp_path / "r.json"))
+    assert res.returncode == 0, res.stderr
+    report = json.loads((tmp_path / "r.json").read_text())
+    assert [t for t in report["turns"] if not t.get("dropped")] == []
