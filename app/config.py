@@ -58,6 +58,7 @@ class Settings:
     vad_threshold: float = 0.5
     end_of_turn_silence_ms: int = 700
     speculative_pause_ms: int = 200
+    speculative_reply: bool = True  # start the answer at the pause; play it once the turn is confirmed
     min_speech_ms: int = 250
     barge_in_min_speech_ms: int = 300
     pre_roll_ms: int = 300

@@ -62,11 +62,21 @@ class PlaybackBuffer:
         self.recorded: dict[int, list[np.ndarray]] = {}
         self.samples_played = 0
         self.duck = 1.0  # gain applied while the user may be barging in
+        self._held: set[int] = set()  # turns whose audio waits for the end of turn to be confirmed
 
     # -- producer side (TTS worker) --
     def enqueue(self, item: AudioChunk | EndOfReply) -> None:
         with self._lock:
             self._segments.append(_Segment(item) if isinstance(item, AudioChunk) else item)
+
+    def hold(self, turn_id: int) -> None:
+        """Queue this turn's audio but do not play it yet (a speculative reply)."""
+        with self._lock:
+            self._held.add(turn_id)
+
+    def release(self, turn_id: int) -> None:
+        with self._lock:
+            self._held.discard(turn_id)
 
     def pending_samples(self) -> int:
         with self._lock:
@@ -85,11 +95,15 @@ class PlaybackBuffer:
             while filled < n and self._segments:
                 seg = self._segments[0]
                 if isinstance(seg, EndOfReply):
+                    if seg.turn_id in self._held:
+                        break
                     self._segments.popleft()
                     when = (t_play if t_play is not None else time.perf_counter()) + filled / self.sample_rate
                     self.events.put(PlaybackEvent("reply_done", seg.turn_id, seg.gen, when))
                     continue
                 chunk = seg.chunk
+                if chunk.turn_id in self._held:
+                    break
                 key = (chunk.turn_id, chunk.gen)
                 if key not in self._started:
                     self._started.add(key)
@@ -120,6 +134,7 @@ class PlaybackBuffer:
         """Drop everything queued at once (barge-in)."""
         with self._lock:
             self._segments.clear()
+            self._held.clear()
 
     def played(self, turn_id: int) -> list[PlayedClause]:
         with self._lock:

@@ -6,6 +6,7 @@ method).  Events for the UI go to ``ui_queue`` as plain dataclasses.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import queue
 import threading
@@ -83,6 +84,7 @@ class Turn:
     heard: str = ""
     interrupted: bool = False
     dropped: str = ""
+    spec_duration: float | None = None  # audio length a speculative reply was started for
 
 
 class Orchestrator:
@@ -271,7 +273,9 @@ class Orchestrator:
             self._turn(action.turn_id).gen = self.scope.current
             self._set_state("hearing")
         elif isinstance(action, SpeechResumed):
-            pass
+            turn = self._live(action.turn_id)
+            if turn is not None and turn.spec_duration is not None:
+                self._cancel_speculation(turn)
         elif isinstance(action, Emit):
             turn = self._turn(action.turn_id)
             if action.kind == "final":
@@ -305,6 +309,8 @@ class Orchestrator:
         turn = self._live(turn_id)
         if turn is None:
             return
+        if turn.spec_duration is not None:
+            self._cancel_speculation(turn)
         turn.state = "dropped"
         turn.dropped = reason
         log.info("turn %d dropped: %s", turn_id, reason)
@@ -314,19 +320,64 @@ class Orchestrator:
         if self.active_turn() is None:
             self._set_state("listening")
 
+    def speculative_ready(self, tr: Transcript) -> None:
+        """A pause began and its transcript is ready: start answering now, play once the turn is confirmed."""
+        if not self.settings.speculative_reply:
+            return
+        with self._lock:
+            turn = self._live(tr.turn_id)
+            if turn is None or turn.state != "hearing" or self.scope.is_stale(tr.gen):
+                return
+            if self.active_turn() is not None:
+                return
+            if turn.spec_duration is not None:
+                self._cancel_speculation(turn)
+            text = f"{self._pending_prefix} {tr.text}".strip()
+            turn.spec_duration = tr.duration
+            turn.user_text = text
+            turn.emotion = tr.emotion
+            turn.style = self._style(tr.emotion)
+            self.playback.hold(tr.turn_id)
+            self.llm_q.put(dataclasses.replace(tr, text=text, gen=turn.gen))
+
+    def _cancel_speculation(self, turn: Turn) -> None:
+        """The user went on talking: throw the early answer away, the turn continues."""
+        with self._lock:
+            self.scope.cancel()
+            self.playback.flush()
+            for q in (self.llm_q, self.tts_q):
+                q.drain()
+            self._carry_over(turn)
+        log.debug("turn %d: speculative answer dropped", turn.turn_id)
+
+    def _carry_over(self, turn: Turn) -> None:
+        """Move a turn the user is still speaking into the current generation, minus any early answer."""
+        turn.gen = self.scope.current
+        if turn.spec_duration is not None:
+            self.memory.drop_turn(turn.turn_id)
+            for key in ("llm_start", "llm_first_token", "first_clause", "tts_first_chunk", "llm_done"):
+                turn.clock.t.pop(key, None)
+            turn.reply = ""
+            turn.spec_duration = None
+
     def transcript_ready(self, tr: Transcript) -> None:
         turn = self._live(tr.turn_id)
         if turn is None or self.scope.is_stale(tr.gen):
             return
-        text = tr.text
-        if self._pending_prefix:
-            text = f"{self._pending_prefix} {text}"
-            self._pending_prefix = ""
+        text = f"{self._pending_prefix} {tr.text}".strip()
+        self._pending_prefix = ""
+        if turn.spec_duration is not None:
+            if abs(turn.spec_duration - tr.duration) < 1e-6 and text == turn.user_text:
+                turn.emotion = tr.emotion  # same audio, same baseline: same tags, now recorded
+                self.ui(UserTurn(tr.turn_id, text, tr.emotion))
+                self.playback.release(tr.turn_id)
+                return
+            self._cancel_speculation(turn)
         turn.user_text = text
         turn.emotion = tr.emotion
         turn.style = self._style(tr.emotion)
         self.ui(UserTurn(tr.turn_id, text, tr.emotion))
-        self.llm_q.put(Transcript(**{**tr.__dict__, "text": text}))
+        self.llm_q.put(dataclasses.replace(tr, text=text, gen=turn.gen))
 
     def _style(self, tags: EmotionTags | None) -> SpeechStyle:
         try:
@@ -344,11 +395,14 @@ class Orchestrator:
         except Exception:  # noqa: BLE001
             return ""
 
-    def prompt_for(self, tr: Transcript, llm: LlmEngine) -> list[dict[str, str]]:
-        """Chat messages for this turn; records the user's message in memory as sent."""
+    def prompt_for(self, tr: Transcript, llm: LlmEngine) -> list[dict[str, str]] | None:
+        """Chat messages for this turn; records the user's message in memory as sent (None if stale)."""
         note = self._note(tr.emotion)
         content = f"({note}) {tr.text}" if note else tr.text
-        self.memory.add("user", content, tr.turn_id)
+        with self._lock:
+            if self.scope.is_stale(tr.gen):
+                return None
+            self.memory.add("user", content, tr.turn_id)
         budget = llm.n_ctx - self.settings.max_reply_tokens - 16
         return self.memory.messages(self.settings.system_prompt, count_tokens=llm.count_tokens, budget=budget)
 
@@ -448,6 +502,8 @@ class Orchestrator:
             gen = self.scope.current
             for q in (self.llm_q, self.tts_q):
                 q.drain(keep=lambda item: getattr(item, "gen", gen) == gen)
+            for hearing in [t for t in self.turns.values() if t.state == "hearing"]:
+                self._carry_over(hearing)  # the user's words in progress are not what is cancelled
         if turn is None:
             return
         turn.clock.stamp("turn_end", time.perf_counter())

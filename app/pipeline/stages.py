@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import concurrent.futures
+import copy
 import logging
 import time
 from collections.abc import Callable
@@ -112,6 +113,20 @@ class SttWorker(Worker):
             if text:
                 self.orch.ui(PartialTranscript(utt.turn_id, text))
                 self.orch.speculative_transcript(utt.turn_id, text)
+                if st.cached is res and not is_probably_hallucination(text):
+                    self.orch.speculative_ready(
+                        Transcript(
+                            utt.turn_id,
+                            utt.gen,
+                            text,
+                            utt.speech_start,
+                            utt.speech_end,
+                            final=False,
+                            emotion=self._tag(st, text, res, preview=True),
+                            words=res.words,
+                            duration=len(audio) / SAMPLE_RATE,
+                        )
+                    )
             return
         # final
         self._emotion(st, audio)
@@ -143,12 +158,15 @@ class SttWorker(Worker):
             )
         )
 
-    def _tag(self, st: _TurnStt, text: str, res: SttResult) -> EmotionTags | None:
+    def _tag(self, st: _TurnStt, text: str, res: SttResult, preview: bool = False) -> EmotionTags | None:
+        """Emotion tags for this text; ``preview`` leaves the speaker's baseline untouched."""
         tagger = self.orch.emotion
         if tagger is None or st.emotion_future is None:
             return None
         try:
             voice = st.emotion_future.result(timeout=0.25)
+            if preview:
+                tagger = copy.deepcopy(tagger)
             return tagger.tag(voice, text, res.words or None)
         except Exception:  # noqa: BLE001 - emotion must never cost the turn
             log.exception("emotion tagging failed")
@@ -187,6 +205,8 @@ class LlmWorker(Worker):
         assert self.llm is not None
         orch = self.orch
         messages = orch.prompt_for(tr, self.llm)
+        if messages is None:
+            return  # cancelled before it started
         gen = tr.gen
         splitter = ClauseSplitter()
         index = 0
