@@ -65,6 +65,7 @@ class Settings:
     max_utterance_s: float = 120.0
     # TTS
     speaking_rate: float = 1.0  # >1 speaks faster
+    tts_threads: int = 1  # piper runs beside llama.cpp on two cores: one non-spinning thread
     output_rate: int = 0  # 0 = the voice's own rate (file mode) or the device's rate
     # Devices
     input_device: str | None = None

@@ -65,7 +65,10 @@ def make_factories(settings: Settings, models: dict[str, ResolvedModel]) -> Engi
         ),
         llm=llm,
         tts=lambda: PiperTts(
-            models["tts"].path, models["tts"].config_path, speaking_rate=settings.speaking_rate
+            models["tts"].path,
+            models["tts"].config_path,
+            speaking_rate=settings.speaking_rate,
+            threads=settings.tts_threads,
         ),
         emotion=emotion,
     )

@@ -22,15 +22,34 @@ class TtsEngine(Protocol):
 
 class PiperTts:
     def __init__(
-        self, onnx_path: Path, config_path: Path | None = None, *, speaking_rate: float = 1.0
+        self,
+        onnx_path: Path,
+        config_path: Path | None = None,
+        *,
+        speaking_rate: float = 1.0,
+        threads: int = 1,
     ) -> None:
-        from piper import PiperVoice
+        import json
 
-        self.voice = PiperVoice.load(str(onnx_path), config_path=str(config_path) if config_path else None)
+        import onnxruntime
+        from piper import PiperVoice
+        from piper.config import PiperConfig
+
+        config_path = config_path or Path(f"{onnx_path}.json")
+        with open(config_path, encoding="utf-8") as f:
+            config = PiperConfig.from_dict(json.load(f))
+        # Our own session options (PiperVoice.load takes none): a small thread pool that does
+        # not spin, so synthesis running beside llama.cpp does not starve it of the CPU.
+        options = onnxruntime.SessionOptions()
+        options.intra_op_num_threads = threads
+        options.inter_op_num_threads = 1
+        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+        session = onnxruntime.InferenceSession(
+            str(onnx_path), sess_options=options, providers=["CPUExecutionProvider"]
+        )
+        self.voice = PiperVoice(config=config, session=session)
         self.sample_rate = int(self.voice.config.sample_rate)
         self.speaking_rate = speaking_rate
-        self.default_noise = float(getattr(self.voice.config, "noise_scale", 0.667))
-        self.default_noise_w = float(getattr(self.voice.config, "noise_w_scale", 0.8))
 
     def warm_up(self) -> None:
         for _ in self.synthesize("Ready."):
