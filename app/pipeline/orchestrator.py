@@ -85,6 +85,7 @@ class Turn:
     interrupted: bool = False
     dropped: str = ""
     spec_duration: float | None = None  # audio length a speculative reply was started for
+    sustained: bool = False  # the user spoke long enough to barge in
 
 
 class Orchestrator:
@@ -270,7 +271,9 @@ class Orchestrator:
         elif isinstance(action, SpeechSustained):
             if self.active_turn() is not None:
                 self.interrupt("barge-in")
-            self._turn(action.turn_id).gen = self.scope.current
+            turn = self._turn(action.turn_id)
+            turn.gen = self.scope.current
+            turn.sustained = True
             self._set_state("hearing")
         elif isinstance(action, SpeechResumed):
             turn = self._live(action.turn_id)
@@ -363,6 +366,10 @@ class Orchestrator:
     def transcript_ready(self, tr: Transcript) -> None:
         turn = self._live(tr.turn_id)
         if turn is None or self.scope.is_stale(tr.gen):
+            return
+        if not turn.sustained and self.active_turn() not in (None, turn):
+            # A short "mm-hmm" or "okay" while the assistant talks is a backchannel, not a turn.
+            self.drop_turn(tr.turn_id, f"backchannel while the assistant speaks ({tr.text!r})")
             return
         text = f"{self._pending_prefix} {tr.text}".strip()
         self._pending_prefix = ""

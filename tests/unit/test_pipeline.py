@@ -292,3 +292,19 @@ def test_interrupt_is_thread_safe_under_load(running):
         th.join()
     wait_for(lambda: orch.is_idle(), 5)
     assert len(orch.finished) <= 1
+
+
+def test_short_backchannel_does_not_interrupt_or_make_a_turn(running):
+    from app.config import Settings
+
+    llm = ScriptedLlm(reply=" ".join(f"Sentence number {i} of a long answer." for i in range(10)))
+    settings = Settings(
+        end_of_turn_silence_ms=300, speculative_pause_ms=150, min_speech_ms=96, barge_in_min_speech_ms=400
+    )
+    orch = running(make_orchestrator(llm=llm, tts=ToneTts(0.08), settings=settings))
+    feed(orch, np.concatenate([silence(0.3), speech(0.8), silence(0.6)]))
+    wait_for(lambda: orch.state == "speaking", 10)
+    feed(orch, np.concatenate([speech(0.2), silence(0.6)]))  # "mm-hmm"
+    wait_for(lambda: orch.finished, 20)
+    assert len([r for r in orch.finished if not r.get("dropped")]) == 1
+    assert not orch.finished[0]["interrupted"]
