@@ -193,11 +193,11 @@ class Orchestrator:
         self.input_q.put(AudioBlock(samples, time.perf_counter() if t is None else t), block=block)
 
     def push_to_talk(self, pressed: bool) -> None:
-        self.input_q.put(PttCommand(pressed, time.perf_counter()), block=True)
+        self.vad_worker.command(PttCommand(pressed, time.perf_counter()))
 
     def set_mode(self, mode: str) -> None:
         self.settings.mode = mode
-        self.input_q.put(ModeCommand(mode), block=True)
+        self.vad_worker.command(ModeCommand(mode))
         self.ui(Notice(f"mode: {mode}"))
 
     def new_conversation(self) -> None:
@@ -206,6 +206,37 @@ class Orchestrator:
         self._pending_prefix = ""
         if self.emotion is not None:
             self.emotion.reset_baseline()
+
+    def restore_memory(self, entries: list[tuple[str, str, bool]]) -> None:
+        """Start a fresh conversation seeded with (role, text, interrupted) entries of an old one."""
+        self.new_conversation()
+        for i, (role, text, interrupted) in enumerate(entries):
+            if text:
+                self.memory.add(role, text, -1 - i // 2, interrupted=interrupted)
+
+    LIVE_SETTINGS = (
+        "system_prompt",
+        "max_reply_tokens",
+        "temperature",
+        "hotwords",
+        "vad_threshold",
+        "end_of_turn_silence_ms",
+        "speculative_pause_ms",
+        "speaking_rate",
+    )
+
+    def apply_settings(self, changes: dict[str, Any]) -> list[str]:
+        """Apply the settings that need no model reload; returns the keys that need a restart."""
+        live = {k: v for k, v in changes.items() if k in self.LIVE_SETTINGS}
+        self.settings = self.settings.updated(live).validate()
+        params = self.vad_worker.detector.p
+        params.threshold = self.settings.vad_threshold
+        params.end_of_turn_ms = self.settings.end_of_turn_silence_ms
+        params.speculative_pause_ms = self.settings.speculative_pause_ms
+        tts = self.tts_worker.tts
+        if tts is not None and hasattr(tts, "speaking_rate"):
+            tts.speaking_rate = self.settings.speaking_rate
+        return [k for k in changes if k not in self.LIVE_SETTINGS]
 
     def ui(self, event: object) -> None:
         self.ui_queue.put(event)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import collections
 import logging
+import queue
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -211,9 +212,25 @@ class VadWorker(Worker):
         self.frames_done = 0
         self.vad_seconds = 0.0
         self.vad: VadEngine | None = None
+        self.commands: queue.SimpleQueue[PttCommand | ModeCommand] = queue.SimpleQueue()
 
     def setup(self) -> None:
         self.vad = self.vad_factory()
+
+    def command(self, cmd: PttCommand | ModeCommand) -> None:
+        """Queue a command from any thread without blocking; handled before the next audio block."""
+        self.commands.put(cmd)
+
+    def _commands(self) -> None:
+        while True:
+            try:
+                cmd = self.commands.get_nowait()
+            except queue.Empty:
+                return
+            self.handle(cmd)
+
+    def idle(self) -> None:
+        self._commands()
 
     def _act(self, actions: list[Action]) -> None:
         for a in actions:
@@ -221,6 +238,7 @@ class VadWorker(Worker):
 
     def handle(self, item: object) -> None:
         if isinstance(item, AudioBlock):
+            self._commands()
             self._audio(item)
         elif isinstance(item, PttCommand):
             self._ptt(item)
@@ -230,7 +248,8 @@ class VadWorker(Worker):
     def _mode(self, mode: str) -> None:
         if mode == self.mode:
             return
-        if self.detector.in_speech and mode == "muted":
+        if self.detector.in_speech and (mode == "muted" or (mode == "ptt" and not self.ptt_down)):
+            # what was said so far is a turn of its own: nothing would end it under the new mode
             self._act(self.detector.force_end(time.perf_counter()))
         if mode != "ptt" and self.ptt_down:
             self.ptt_down = False  # the held turn continues under the VAD

@@ -1,0 +1,255 @@
+"""``hearken gui``: create the application and the window, load the models in the background, run.
+
+``--mic-file FILE`` plays a file into the engine as a virtual microphone once
+the models are ready; ``--quit-after-turns N`` closes after N answered turns;
+``--screenshot PATH`` saves the window after the last turn (before quitting).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ctypes.util
+import logging
+import os
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+EXIT_OK, EXIT_RUNTIME, EXIT_INPUT, EXIT_MODEL, EXIT_DISPLAY = 0, 1, 2, 3, 4
+SCREENSHOT_SETTLE_MS = 600  # let the last bubble, the meters and the plot paint
+
+_CLI_KEYS = (
+    "profile",
+    "stt_model",
+    "llm_model",
+    "tts_voice",
+    "vad_model",
+    "system_prompt",
+    "max_reply_tokens",
+    "hotwords",
+    "llm_server_url",
+    "llm_server_model",
+    "end_of_turn_silence_ms",
+    "speaking_rate",
+)
+
+
+def display_problem(env: dict[str, str] | None = None, platform: str = sys.platform) -> str | None:
+    """One sentence when Qt would have no screen to draw on (instead of Qt aborting)."""
+    env = dict(os.environ if env is None else env)
+    qpa = env.get("QT_QPA_PLATFORM", "")
+    if not platform.startswith("linux") or qpa not in ("", "xcb"):
+        return None
+    if not qpa and env.get("WAYLAND_DISPLAY"):
+        return None
+    if not env.get("DISPLAY"):
+        if qpa == "xcb":
+            return (
+                "hearken: QT_QPA_PLATFORM=xcb but DISPLAY is not set, so there is no screen for the window."
+            )
+        return (
+            "hearken: there is no display to open the window on (DISPLAY and WAYLAND_DISPLAY are not set); "
+            "run it in a desktop session, or use the command-line commands (hearken --help)."
+        )
+    if ctypes.util.find_library("xcb-cursor") is None:
+        return (
+            "hearken: the X11 window needs the libxcb-cursor0 library (apt-get install libxcb-cursor0), "
+            "which is missing."
+        )
+    return None
+
+
+@dataclass
+class GuiRun:
+    """What ``run_gui`` set up; tests drive the same objects."""
+
+    app: Any
+    window: Any
+    host: Any
+    args: argparse.Namespace
+    t0: float
+    exit_code: int = EXIT_OK
+    screenshot: Path | None = None
+    stall: Any = None
+    startup_ms: float | None = None
+    events: list[str] = field(default_factory=list)
+
+
+def _settings(args: argparse.Namespace) -> Any:
+    from app.config import load_settings
+
+    cli = {k: getattr(args, k, None) for k in _CLI_KEYS}
+    config = getattr(args, "config", None)
+    return load_settings(cli, Path(config) if config else None)
+
+
+def _audio_factory(args: argparse.Namespace, host_ref: list[Any]) -> Any:
+    from app.ui.host import MicFileFinished, VirtualAudio
+
+    mic_file = getattr(args, "mic_file", None)
+    if mic_file is not None:
+
+        def finished(path: str) -> None:
+            if host_ref:
+                host_ref[0].events.put(MicFileFinished(path))
+
+        return lambda: VirtualAudio(Path(mic_file), on_finished=finished)
+    reason = (
+        "Live sound-card input is not connected to the app in this build yet; "
+        "use “hearken gui --mic-file FILE” to talk to it through a recording."
+    )
+    return lambda: VirtualAudio(no_input_reason=reason)
+
+
+def create(args: argparse.Namespace, app: Any | None = None) -> GuiRun:
+    """Build the application objects (no event loop yet)."""
+    t0 = time.perf_counter()
+    from PySide6.QtWidgets import QApplication
+
+    from app.ui import prefs, theme
+    from app.ui.heartbeat import StallMeter
+    from app.ui.host import EngineHost
+    from app.ui.icons import app_icon
+    from app.ui.main_window import MainWindow
+
+    if app is None:
+        app = QApplication.instance() or QApplication([sys.argv[0] if sys.argv else "hearken"])
+    app.setApplicationName("Hearken")
+    app.setApplicationDisplayName("Hearken")
+    app.setOrganizationName("Hearken")
+    app.setDesktopFileName("hearken")
+    app.setWindowIcon(app_icon())
+    settings = _settings(args)
+    ui_prefs = prefs.load_ui_prefs()
+    colors = theme.apply(app, ui_prefs.theme)
+    mic_file = getattr(args, "mic_file", None)
+    lock_mode = "always" if mic_file is not None else None
+    if mic_file is not None:
+        settings.mode = "always"
+    host_ref: list[Any] = []
+    host = EngineHost(settings, audio_factory=_audio_factory(args, host_ref))
+    host_ref.append(host)
+    window = MainWindow(host, ui_prefs=ui_prefs, colors=colors, lock_mode=lock_mode)
+    run = GuiRun(app, window, host, args, t0)
+    run.stall = StallMeter(parent=window)
+    _follow_system_theme(app, window, ui_prefs)
+    _wire_automation(run)
+    return run
+
+
+def _follow_system_theme(app: Any, window: Any, ui_prefs: Any) -> None:
+    hints = app.styleHints()
+    signal = getattr(hints, "colorSchemeChanged", None)
+    if signal is not None:
+        signal.connect(
+            lambda _scheme: window.apply_theme("system") if window.ui_prefs.theme == "system" else None
+        )
+
+
+def _wire_automation(run: GuiRun) -> None:
+    from PySide6.QtCore import QTimer
+
+    args, window = run.args, run.window
+    quit_after = getattr(args, "quit_after_turns", None)
+    shot = getattr(args, "screenshot", None)
+    run.screenshot = Path(shot) if shot else None
+
+    def finish(code: int) -> None:
+        if run.screenshot is not None:
+            save_screenshot(window, run.screenshot)
+        run.exit_code = code
+        window.close()
+
+    def on_turn(_report: dict[str, Any]) -> None:
+        if not quit_after and run.screenshot is not None:  # keep the picture of the latest turn
+            QTimer.singleShot(SCREENSHOT_SETTLE_MS, lambda: save_screenshot(window, run.screenshot))
+        if quit_after and window.answered >= quit_after:
+            log.info("%d answered turn(s); longest GUI stall %.0f ms", window.answered, run.stall.longest_ms)
+            QTimer.singleShot(SCREENSHOT_SETTLE_MS, lambda: finish(EXIT_OK))
+
+    def on_failed(kind: str, _message: str) -> None:
+        if quit_after:  # unattended: show the message, take the picture, leave with the CLI's code
+            code = {"model": EXIT_MODEL, "input": EXIT_INPUT}.get(kind, EXIT_RUNTIME)
+            QTimer.singleShot(SCREENSHOT_SETTLE_MS, lambda: finish(code))
+
+    def on_mic_done(_path: str) -> None:
+        if quit_after and window.answered < quit_after:
+            log.warning("the microphone file ended after %d answered turn(s)", window.answered)
+            QTimer.singleShot(1500, lambda: finish(EXIT_RUNTIME) if window.answered < quit_after else None)
+
+    window.turnFinished.connect(on_turn)
+    window.bridge.loadFailed.connect(on_failed)
+    window.bridge.micFileFinished.connect(on_mic_done)
+
+
+def save_screenshot(window: Any, path: Path) -> Path | None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    pixmap = window.grab()
+    if pixmap.isNull() or not pixmap.save(str(path), "PNG"):
+        log.error("the screenshot could not be saved to %s", path)
+        return None
+    log.info("screenshot saved to %s (%dx%d)", path, pixmap.width(), pixmap.height())
+    return path
+
+
+def _startup_since_process() -> float | None:
+    try:
+        import psutil
+
+        return time.time() - psutil.Process().create_time()
+    except Exception:  # noqa: BLE001
+        return None
+
+
+def run_gui(args: argparse.Namespace) -> int:
+    """Open the desktop app; returns the process exit code."""
+    problem = display_problem()
+    if problem:
+        sys.stderr.write(problem + "\n")
+        return EXIT_DISPLAY
+    from PySide6.QtCore import qInstallMessageHandler
+
+    previous = qInstallMessageHandler(_qt_to_logging)
+    try:
+        run = create(args)
+        window = run.window
+
+        def usable() -> None:
+            run.startup_ms = ((window.shown_at or time.perf_counter()) - run.t0) * 1000
+            since = _startup_since_process()
+            log.info(
+                "window usable %.0f ms after run_gui (%s since the process started)",
+                run.startup_ms,
+                f"{since * 1000:.0f} ms" if since is not None else "unknown",
+            )
+
+        window.shown.connect(usable)
+        window.show()
+        run.stall.start()
+        window.start()
+        window.closed.connect(run.app.quit)
+        run.app.exec()
+        log.info("longest GUI stall this session: %.0f ms", run.stall.longest_ms)
+        if run.exit_code == EXIT_OK and window.load_error is not None:
+            kind = window.load_error[0]
+            run.exit_code = {"model": EXIT_MODEL, "input": EXIT_INPUT}.get(kind, EXIT_RUNTIME)
+        return run.exit_code
+    finally:
+        qInstallMessageHandler(previous)
+
+
+def _qt_to_logging(mode: Any, context: Any, message: str) -> None:
+    from PySide6.QtCore import QtMsgType
+
+    level = {
+        QtMsgType.QtDebugMsg: logging.DEBUG,
+        QtMsgType.QtInfoMsg: logging.INFO,
+        QtMsgType.QtWarningMsg: logging.WARNING,
+        QtMsgType.QtCriticalMsg: logging.ERROR,
+        QtMsgType.QtFatalMsg: logging.CRITICAL,
+    }.get(mode, logging.WARNING)
+    logging.getLogger("qt").log(level, "%s", message)
