@@ -53,7 +53,7 @@ def display_problem(env: dict[str, str] | None = None, platform: str = sys.platf
             )
         return (
             "hearken: there is no display to open the window on (DISPLAY and WAYLAND_DISPLAY are not set); "
-            "run it in a desktop session, or use the command-line commands (hearken --help)."
+            "run it in a desktop session, or try the headless demo: hearken demo (all commands: hearken --help)."
         )
     if ctypes.util.find_library("xcb-cursor") is None:
         return (

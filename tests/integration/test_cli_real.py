@@ -36,7 +36,10 @@ def test_say_cleans_markdown_and_emoji(tmp_path):
 
     out = tmp_path / "said.wav"
     res = run_cli(
-        "say", "**Good morning** everyone 👋! Visit https://example.com/docs for `details`.", "--out", str(out)
+        "say",
+        "**Good morning** everyone 👋! Visit https://example.com/docs for `details`.",
+        "--out",
+        str(out),
     )
     assert res.returncode == 0, res.stderr
     heard = WhisperStt(resolve("stt", Settings()).path).transcribe(load_speech(out)).text.lower()
