@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
+import zlib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -41,6 +42,14 @@ LOGPROB_MIN = -1.0
 # utterances (espeak questions in two accents, real recordings): WER 0.141 at 20 s, the same
 # as the standard 30 s path; 10 s and 15 s windows were as good on average (0.129, 0.138) but
 # garbled one espeak question badly, so 20 s it is: the encoder costs about two thirds.
+COMPRESSION_MAX = 2.4  # faster-whisper's default: text this repetitive is a decoding loop
+
+
+def _compression_ratio(text: str) -> float:
+    raw = text.encode("utf-8")
+    return len(raw) / max(1, len(zlib.compress(raw)))
+
+
 SHORT_MAX_S = 20.0
 SHORT_MIN_FRAMES = 2000  # 100 mel frames per second
 
@@ -156,7 +165,11 @@ class WhisperStt:
         text = tok.decode(ids).strip()
         no_speech = float(res.no_speech_prob)
         logprob = float(res.scores[0]) if res.scores else -10.0
-        if text and no_speech > NO_SPEECH_MAX and logprob < LOGPROB_MIN:
+        if text and (
+            (no_speech > NO_SPEECH_MAX and logprob < LOGPROB_MIN)
+            or not any(c.isalnum() for c in text)
+            or _compression_ratio(text) > COMPRESSION_MAX
+        ):
             return self._result("", (), [], [], [text], self.language, t0)
         return self._result(
             text, (), [no_speech] if text else [], [logprob] if text else [], [], self.language, t0

@@ -118,13 +118,14 @@ def test_barge_in_interrupts_first_answer(spoken_audio, tmp_path):
         engine,
         [spoken_audio["story"], spoken_audio["novel"]],
         out_dir=tmp_path,
-        overlap=2.2,
+        overlap=4.0,  # the long first answer is playing by then, even on a busy machine
     )
     turns = [t for t in report["turns"] if not t.get("dropped")]
     assert len(turns) == 2, report
     first, second = turns
     assert first["interrupted"], first
-    assert "t" in first and first["t"]["first_audio"] < second["t"]["speech_start"] + 0.6
+    assert "first_audio" in first["t"], f"the first answer had not started playing: {first}"
+    assert first["t"]["first_audio"] < second["t"]["speech_start"] + 0.6
     # only what was played before the interruption was recorded: no stale audio after it
     played_s = sf.info(first["wav"]).duration if first.get("wav") else 0.0
     assert played_s <= first["t"]["turn_end"] - first["t"]["first_audio"] + 0.15
