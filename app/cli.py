@@ -53,6 +53,7 @@ def _settings(args: argparse.Namespace) -> Any:
             "llm_server_model",
             "end_of_turn_silence_ms",
             "speaking_rate",
+            "echo_mode",
         )
     }
     return load_settings(cli, Path(args.config) if getattr(args, "config", None) else None)
@@ -92,6 +93,11 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--input-device", help="microphone name (part of it is enough)")
     s.add_argument("--output-device", help="speaker name (part of it is enough)")
     s.add_argument("--quit-after-turns", type=int, help="with --mic: stop after this many answered turns")
+    s.add_argument(
+        "--echo-mode",
+        choices=["auto", "headset", "speakers", "half-duplex"],
+        help="echo handling on open speakers (default: measured)",
+    )
     _add_model_flags(s)
 
     s = sub.add_parser("gui", help="open the desktop app (the default when no command is given)")

@@ -70,6 +70,7 @@ class Settings:
     # Devices
     input_device: str | None = None
     output_device: str | None = None
+    echo_mode: str = "auto"  # auto | headset | speakers | half-duplex
     # Misc
     mode: str = "always"  # always | ptt | muted
     extra: dict[str, Any] = field(default_factory=dict)
@@ -87,6 +88,8 @@ class Settings:
             raise ConfigError("end_of_turn_silence_ms must be between 100 and 5000")
         if not 0.5 <= self.speaking_rate <= 2.0:
             raise ConfigError("speaking_rate must be between 0.5 and 2.0")
+        if self.echo_mode not in ("auto", "headset", "speakers", "half-duplex"):
+            raise ConfigError("echo_mode must be 'auto', 'headset', 'speakers' or 'half-duplex'")
         if self.mode not in ("always", "ptt", "muted"):
             raise ConfigError("mode must be 'always', 'ptt' or 'muted'")
         return self

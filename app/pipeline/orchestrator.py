@@ -475,7 +475,7 @@ class Orchestrator:
                 turn.clock.stamp("turn_end", ev.t)
                 self._finish(turn, interrupted=False)
 
-    def _finish(self, turn: Turn, *, interrupted: bool) -> None:
+    def _finish(self, turn: Turn, *, interrupted: bool, keep_words: bool = True) -> None:
         with self._lock:
             if turn.state in ("done", "interrupted"):
                 return
@@ -496,7 +496,7 @@ class Orchestrator:
         if interrupted and not turn.heard:
             # Nothing was heard: the user was still talking. Keep their words for the next turn.
             self.memory.drop_turn(turn.turn_id)
-            if turn.user_text:
+            if turn.user_text and keep_words:
                 self._pending_prefix = turn.user_text
         else:
             self.memory.add("assistant", turn.heard, turn.turn_id, interrupted=interrupted)
@@ -531,7 +531,7 @@ class Orchestrator:
         }
 
     # ---------------- barge-in ----------------
-    def interrupt(self, reason: str = "user") -> None:
+    def interrupt(self, reason: str = "user", *, keep_words: bool = True) -> None:
         """Stop the assistant now: bump the generation, flush playback, drop stale work, tell the UI."""
         with self._lock:
             turn = self.active_turn()
@@ -547,5 +547,5 @@ class Orchestrator:
         turn.clock.stamp("turn_end", time.perf_counter())
         log.info("turn %d interrupted (%s)", turn.turn_id, reason)
         self.ui(Interrupted(turn.turn_id, reason))
-        self._finish(turn, interrupted=True)
+        self._finish(turn, interrupted=True, keep_words=keep_words)
         self._set_state("listening")

@@ -95,6 +95,51 @@ class AudioLink(Protocol):
     def stop(self) -> None: ...
 
 
+class LiveAudioLink:
+    """The sound card: microphone -> echo canceller -> engine, engine -> speaker (app.live.LiveAudio).
+
+    With no usable audio the window still works (history, settings, typed files): the reply
+    plays on a silent virtual speaker and the reason is shown.
+    """
+
+    def __init__(self, settings: Any) -> None:
+        self.settings = settings
+        self.live: Any = None
+        self._fallback: VirtualAudio | None = None
+
+    def start(self, engine: Any) -> AudioStatus:
+        from app.audio.devices import AudioUnavailable
+        from app.live import LiveAudio, echo_params_from, make_backchannel_classifier
+
+        try:
+            live = LiveAudio(
+                engine,
+                input_wanted=self.settings.input_device,
+                output_wanted=self.settings.output_device,
+                echo=echo_params_from(self.settings),
+                classify=make_backchannel_classifier(engine, self.settings),
+            )
+            live.start()
+        except (AudioUnavailable, OSError) as exc:
+            self._fallback = VirtualAudio(no_input_reason=str(exc))
+            return self._fallback.start(engine)
+        self.live = live
+        mic, spk = live.input_device, live.output_device
+        return AudioStatus(
+            f"{mic.name} ({live.input_rate} Hz)" if mic else "microphone",
+            f"{spk.name} ({live.output_rate} Hz), echo: {live.processor.mode}" if spk else "speaker",
+        )
+
+    def on_ready(self, engine: Any) -> None:
+        """Capture starts with the streams; the engine ignores audio until its VAD is loaded."""
+
+    def stop(self) -> None:
+        if self.live is not None:
+            self.live.stop()
+        if self._fallback is not None:
+            self._fallback.stop()
+
+
 class VirtualAudio:
     """A silent real-time speaker, plus an optional virtual microphone that plays a file once."""
 

@@ -98,11 +98,9 @@ def _audio_factory(args: argparse.Namespace, host_ref: list[Any]) -> Any:
                 host_ref[0].events.put(MicFileFinished(path))
 
         return lambda: VirtualAudio(Path(mic_file), on_finished=finished)
-    reason = (
-        "Live sound-card input is not connected to the app in this build yet; "
-        "use “hearken gui --mic-file FILE” to talk to it through a recording."
-    )
-    return lambda: VirtualAudio(no_input_reason=reason)
+    from app.ui.host import LiveAudioLink
+
+    return lambda: LiveAudioLink(host_ref[0].settings) if host_ref else VirtualAudio()
 
 
 def create(args: argparse.Namespace, app: Any | None = None) -> GuiRun:

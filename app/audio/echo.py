@@ -1,0 +1,946 @@
+"""Full duplex on open speakers: echo cancellation, a residual-echo guard, modes and barge-in gating.
+
+Pieces, from the sound card inwards:
+
+* ``ReferenceTimeline``: the exact samples sent to the speaker (the output callback's
+  ``tap``), resampled to 16 kHz and placed on the ``perf_counter`` timeline by their
+  DAC time.  The microphone path asks it for the reference of each captured frame.
+* ``EchoCanceller`` backends: Speex's adaptive filter plus its residual-echo suppressor,
+  from the ``pyaec`` wheel (preferred: it ships its own library) or the system's
+  ``libspeexdsp``.  Chosen by measurement (``scripts/echo_bench.py``, docs/audio.md).
+* ``EchoProcessor``: runs one canceller for the whole session on 16 ms frames, measures the
+  echo path at the start of each reply (delay, coupling; realigns if needed), picks the
+  mode (headset / speakers / half-duplex, or the one set by the user), measures ERLE, and
+  flags each frame "near end" (the user) or "echo".  Echo frames are attenuated before
+  the VAD sees them: plain cancellation leaves enough residue for Silero to fire.
+* ``DuplexFrontEnd``: the barge-in gate between the processor and the engine.  While the
+  assistant speaks, near-end sound pauses playback at once (without consuming it) and is
+  held back; a short burst (a backchannel, a cough) is dropped and playback resumes where
+  it paused; a sustained one is released to the VAD, whose barge-in interrupts the reply.
+
+Nothing here runs in an audio callback except ``ReferenceTimeline.push`` (a deque append).
+"""
+
+from __future__ import annotations
+
+import collections
+import ctypes
+import ctypes.util
+import logging
+import math
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from app.audio.capture import SampleClock
+from app.audio.resample import StreamResampler
+from app.pipeline.messages import SAMPLE_RATE
+
+log = logging.getLogger(__name__)
+
+FRAME = 256  # 16 ms at 16 kHz: the canceller's frame
+FRAME_S = FRAME / SAMPLE_RATE
+MODES = ("auto", "headset", "speakers", "half-duplex")
+
+_I16P = ctypes.POINTER(ctypes.c_int16)
+
+
+def _ptr(a: np.ndarray) -> Any:
+    return a.ctypes.data_as(_I16P)
+
+
+def _db(x: float) -> float:
+    return 10.0 * math.log10(max(x, 1e-20))
+
+
+# ====================================================================== cancellers
+
+
+class EchoCanceller:
+    """Linear echo cancellation + residual-echo suppression on int16 frames of ``frame`` samples."""
+
+    name = "none"
+    frame = FRAME
+
+    def cancel(self, mic: np.ndarray, ref: np.ndarray, out: np.ndarray) -> None:
+        raise NotImplementedError
+
+    def reset(self) -> None:
+        raise NotImplementedError
+
+
+class PyAecCanceller(EchoCanceller):
+    """The ``pyaec`` wheel (Speex AEC + preprocessor with residual-echo suppression), called with numpy buffers."""
+
+    name = "pyaec"
+
+    def __init__(self, frame: int = FRAME, filter_len: int = 4096, rate: int = SAMPLE_RATE) -> None:
+        import pyaec
+
+        if pyaec.lib is None:
+            raise OSError("pyaec's library could not be loaded")
+        self._lib = pyaec.lib
+        self.frame, self.filter_len, self.rate = frame, filter_len, rate
+        self._h = self._lib.AecNew(frame, filter_len, rate, True)
+        if not self._h:
+            raise OSError("pyaec: AecNew failed")
+
+    def cancel(self, mic: np.ndarray, ref: np.ndarray, out: np.ndarray) -> None:
+        self._lib.AecCancelEcho(self._h, _ptr(mic), _ptr(ref), _ptr(out), self.frame)
+
+    def reset(self) -> None:
+        old, self._h = self._h, self._lib.AecNew(self.frame, self.filter_len, self.rate, True)
+        if old:
+            self._lib.AecDestroy(old)
+
+    def __del__(self) -> None:
+        h = getattr(self, "_h", None)
+        if h:
+            self._lib.AecDestroy(h)
+            self._h = None
+
+
+class SpeexDspCanceller(EchoCanceller):
+    """The system's libspeexdsp (Debian ``libspeexdsp1``, a dependency of PulseAudio) through ctypes."""
+
+    name = "speexdsp"
+    _SET_RATE = 24
+    _PP_DENOISE, _PP_NOISE_SUPPRESS, _PP_ECHO_SUPPRESS = 0, 18, 20
+    _PP_ECHO_SUPPRESS_ACTIVE, _PP_ECHO_STATE = 22, 24
+
+    def __init__(
+        self,
+        frame: int = FRAME,
+        filter_len: int = 4096,
+        rate: int = SAMPLE_RATE,
+        *,
+        echo_suppress_db: int = -40,
+        echo_suppress_active_db: int = -15,
+        noise_suppress_db: int = -15,
+    ) -> None:
+        path = ctypes.util.find_library("speexdsp") or "libspeexdsp.so.1"
+        lib = ctypes.CDLL(path)
+        lib.speex_echo_state_init.restype = ctypes.c_void_p
+        lib.speex_echo_state_init.argtypes = [ctypes.c_int, ctypes.c_int]
+        lib.speex_echo_state_destroy.argtypes = [ctypes.c_void_p]
+        lib.speex_echo_cancellation.argtypes = [ctypes.c_void_p, _I16P, _I16P, _I16P]
+        lib.speex_echo_ctl.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p]
+        lib.speex_preprocess_state_init.restype = ctypes.c_void_p
+        lib.speex_preprocess_state_init.argtypes = [ctypes.c_int, ctypes.c_int]
+        lib.speex_preprocess_state_destroy.argtypes = [ctypes.c_void_p]
+        lib.speex_preprocess_ctl.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p]
+        lib.speex_preprocess_run.argtypes = [ctypes.c_void_p, _I16P]
+        self._lib = lib
+        self.frame, self.filter_len, self.rate = frame, filter_len, rate
+        self._settings = (echo_suppress_db, echo_suppress_active_db, noise_suppress_db)
+        self._st: Any = None
+        self._pp: Any = None
+        self._make()
+
+    def _ctl(self, request: int, value: int) -> None:
+        v = ctypes.c_int(value)
+        self._lib.speex_preprocess_ctl(self._pp, request, ctypes.byref(v))
+
+    def _make(self) -> None:
+        lib = self._lib
+        self._st = lib.speex_echo_state_init(self.frame, self.filter_len)
+        if not self._st:
+            raise OSError("speex_echo_state_init failed")
+        rate = ctypes.c_int(self.rate)
+        lib.speex_echo_ctl(self._st, self._SET_RATE, ctypes.byref(rate))
+        self._pp = lib.speex_preprocess_state_init(self.frame, self.rate)
+        lib.speex_preprocess_ctl(self._pp, self._PP_ECHO_STATE, ctypes.c_void_p(self._st))
+        # Speex applies residual-echo suppression only through its denoiser's gains.
+        self._ctl(self._PP_DENOISE, 1)
+        echo_db, active_db, noise_db = self._settings
+        self._ctl(self._PP_ECHO_SUPPRESS, echo_db)
+        self._ctl(self._PP_ECHO_SUPPRESS_ACTIVE, active_db)
+        self._ctl(self._PP_NOISE_SUPPRESS, noise_db)
+
+    def cancel(self, mic: np.ndarray, ref: np.ndarray, out: np.ndarray) -> None:
+        self._lib.speex_echo_cancellation(self._st, _ptr(mic), _ptr(ref), _ptr(out))
+        self._lib.speex_preprocess_run(self._pp, _ptr(out))
+
+    def _free(self) -> None:
+        if self._pp:
+            self._lib.speex_preprocess_state_destroy(self._pp)
+            self._pp = None
+        if self._st:
+            self._lib.speex_echo_state_destroy(self._st)
+            self._st = None
+
+    def reset(self) -> None:
+        self._free()
+        self._make()
+
+    def __del__(self) -> None:
+        try:
+            self._free()
+        except Exception:  # noqa: BLE001 - interpreter shutdown
+            pass
+
+
+def make_canceller(backend: str = "auto", *, filter_len: int = 4096) -> EchoCanceller | None:
+    """The first backend that loads (``auto``: pyaec, then speexdsp), or None."""
+    order = {"auto": ("pyaec", "speexdsp"), "pyaec": ("pyaec",), "speexdsp": ("speexdsp",)}.get(backend, ())
+    for name in order:
+        try:
+            if name == "pyaec":
+                return PyAecCanceller(filter_len=filter_len)
+            return SpeexDspCanceller(filter_len=filter_len)
+        except Exception as exc:  # noqa: BLE001 - ImportError, OSError: try the next one
+            log.info("echo canceller %s unavailable: %s", name, exc)
+    return None
+
+
+# ====================================================================== reference
+
+
+class ReferenceTimeline:
+    """What the speaker played, at 16 kHz, indexed by ``perf_counter`` time.
+
+    ``push`` is called from the output callback (a deque append, no copy); everything
+    else runs on the capture thread.
+    """
+
+    def __init__(self, seconds: float = 8.0) -> None:
+        self.size = 1 << max(12, math.ceil(math.log2(seconds * SAMPLE_RATE)))
+        self.ring = np.zeros(self.size, dtype=np.float32)
+        self.origin: float | None = None
+        self.head = 0  # absolute index of the next sample to write
+        self._pending: collections.deque[tuple[np.ndarray, float, int]] = collections.deque(maxlen=4096)
+        self._rate = 0
+        self._clock: SampleClock | None = None
+        self._rs: StreamResampler | None = None
+        self._count = 0
+
+    def push(self, samples: np.ndarray, t_play: float, rate: int) -> None:
+        self._pending.append((samples, t_play, rate))
+
+    def ingest(self) -> None:
+        while self._pending:
+            samples, t_play, rate = self._pending.popleft()
+            self._write(samples, t_play, rate)
+
+    def _write(self, samples: np.ndarray, t_play: float, rate: int) -> None:
+        if rate != self._rate or self._clock is None or self._rs is None:
+            self._rate = rate
+            self._clock = SampleClock(rate, jump_s=0.03)
+            self._rs = StreamResampler(rate, SAMPLE_RATE)
+            self._count = 0
+        self._clock.update(t_play, len(samples))
+        y = self._rs(samples)
+        if not y.size:
+            return
+        t0 = self._clock.t0 if self._clock.t0 is not None else t_play
+        t_first = t0 + self._count / SAMPLE_RATE
+        self._count += y.size
+        if self.origin is None:
+            self.origin = t_first
+            self.head = 0
+        idx = int(round((t_first - self.origin) * SAMPLE_RATE))
+        if abs(idx - self.head) <= 160:  # within 10 ms: keep the stream contiguous
+            idx = self.head
+        if idx > self.head:
+            gap = min(idx - self.head, self.size)
+            self._put(self.head, np.zeros(gap, dtype=np.float32))
+        self._put(idx, y)
+        self.head = idx + y.size
+
+    def _put(self, idx: int, y: np.ndarray) -> None:
+        if y.size >= self.size:
+            y = y[-self.size :]
+            idx = idx + (len(y) - self.size)
+        start = idx % self.size
+        end = start + y.size
+        if end <= self.size:
+            self.ring[start:end] = y
+        else:
+            k = self.size - start
+            self.ring[start:] = y[:k]
+            self.ring[: end - self.size] = y[k:]
+
+    def end_time(self) -> float | None:
+        """Time at which the known reference ends (None before any)."""
+        return None if self.origin is None else self.origin + self.head / SAMPLE_RATE
+
+    def fetch(self, t: float, n: int) -> np.ndarray:
+        """The ``n`` reference samples that started playing at ``t`` (zeros where unknown)."""
+        out = np.zeros(n, dtype=np.float32)
+        if self.origin is None:
+            return out
+        idx = int(round((t - self.origin) * SAMPLE_RATE))
+        lo = max(idx, self.head - self.size + 1)
+        hi = min(idx + n, self.head)
+        if hi <= lo:
+            return out
+        start = lo % self.size
+        k = hi - lo
+        if start + k <= self.size:
+            out[lo - idx : hi - idx] = self.ring[start : start + k]
+        else:
+            m = self.size - start
+            out[lo - idx : lo - idx + m] = self.ring[start:]
+            out[lo - idx + m : hi - idx] = self.ring[: k - m]
+        return out
+
+
+def estimate_delay(
+    mic: np.ndarray, ref: np.ndarray, *, min_lag: int = -800, max_lag: int = 6400
+) -> tuple[int, float]:
+    """Lag (samples, ``mic[i + lag] ~ ref[i]``) of the strongest echo, and its normalised correlation."""
+    n = len(mic)
+    if n == 0 or len(ref) != n:
+        return 0, 0.0
+    nfft = 1 << math.ceil(math.log2(2 * n))
+    m = mic.astype(np.float64) - float(np.mean(mic))
+    r = ref.astype(np.float64) - float(np.mean(ref))
+    norm = float(np.linalg.norm(m) * np.linalg.norm(r))
+    if norm <= 1e-12:
+        return 0, 0.0
+    xc = np.fft.irfft(np.fft.rfft(m, nfft) * np.conj(np.fft.rfft(r, nfft)), nfft)
+    lags = np.r_[np.arange(0, max_lag + 1), np.arange(min_lag, 0)]
+    vals = np.r_[xc[: max_lag + 1], xc[nfft + min_lag :]]
+    i = int(np.argmax(np.abs(vals)))
+    return int(lags[i]), float(abs(vals[i]) / norm)
+
+
+# ====================================================================== processor
+
+
+@dataclass
+class EchoParams:
+    mode: str = "auto"  # auto | headset | speakers | half-duplex
+    backend: str = "auto"  # auto | pyaec | speexdsp | none
+    filter_ms: int = 256
+    target_delay_ms: float = 24.0  # where the echo should sit inside the canceller's filter
+    ref_floor: float = 1e-6  # reference frame energy below this is silence (-60 dBFS)
+    tail_ms: int = 320  # the echo of a reference frame lasts this long in the room
+    calib_s: float = 1.5  # reference time measured at the start of each reply
+    headset_corr: float = 0.12  # below this correlation between speaker and mic: no acoustic echo
+    min_erle_db: float = 10.0  # below this (after convergence) the canceller is not enough: half-duplex
+    near_margin_db: float = 9.0  # near end must exceed the predicted residual echo by this much
+    half_duplex_margin_db: float = 10.0  # in half duplex, only speech this much louder than the echo
+    noise_margin_db: float = 10.0
+    abs_floor: float = 2e-6  # near-end frames must be louder than this (-57 dBFS)
+    guard_gain: float = 0.0  # echo frames are silenced before the VAD (Silero hears speech even at -40 dB)
+    hold_ms: int = 160  # once near end is detected, pass this long after it stops
+    min_mic_excess_db: float = 0.5  # near end must add at least this to the echo expected at the mic
+    double_talk_db: float = 12.0  # near end only where the canceller removed less than this
+    strong_db: float = 6.0  # mic energy this far above the predicted echo: surely the user
+    peak_hold_s: float = 1.5  # the residual-echo ratio is the peak over this long
+    learn_db: float = 0.0  # frames at most this far above the predicted residual are surely echo
+    res_creep: float = 1.01  # per-frame rise of the ratio on ambiguous frames
+    res_fall: float = 0.95  # per-frame fall of the learnt residual-echo ratio (-14 dB/s)
+    converge_s: float = 3.0  # echo time before ERLE counts (the canceller is still adapting)
+    judge_s: float = 3.0  # loud echo-only time over which the canceller is judged
+    max_wait_ms: int = 120  # a mic frame waits at most this long for its reference
+
+
+@dataclass
+class EchoStats:
+    frames: int = 0
+    echo_frames: int = 0
+    near_frames_while_playing: int = 0
+    mic_echo_energy: float = 0.0
+    out_echo_energy: float = 0.0
+    calibrations: int = 0
+    realignments: int = 0
+    delay_ms: float | None = None
+    correlation: float | None = None
+    coupling_db: float | None = None
+    mode_changes: list[str] = field(default_factory=list)
+
+    @property
+    def erle_db(self) -> float | None:
+        if self.mic_echo_energy <= 0 or self.out_echo_energy <= 0:
+            return None
+        return _db(self.mic_echo_energy / self.out_echo_energy)
+
+
+@dataclass(frozen=True)
+class Frame:
+    samples: np.ndarray  # 16 kHz float32, FRAME samples, after cancellation and the guard
+    t: float  # capture time of its first sample
+    near: bool  # the user (not echo) is audible in it
+    playing: bool  # the assistant's voice is (or was within the echo tail) coming out of the speaker
+    onset: bool = False  # near end in this very frame (``near`` also covers a short hold after it)
+    strong: bool = False  # ... and louder at the mic than the echo could be (surely the user)
+    raw: np.ndarray | None = None  # the same frame without the guard (echo cancelled, not silenced)
+
+
+class EchoProcessor:
+    """One canceller for the session; 16 kHz mic blocks in, guarded ``Frame``s out."""
+
+    def __init__(
+        self,
+        params: EchoParams | None = None,
+        *,
+        canceller: EchoCanceller | None = None,
+        on_mode: Callable[[str, str], None] | None = None,
+    ) -> None:
+        self.p = params or EchoParams()
+        if self.p.mode not in MODES:
+            raise ValueError(f"echo mode must be one of {', '.join(MODES)}")
+        filter_len = int(self.p.filter_ms * SAMPLE_RATE / 1000)
+        if canceller is None and self.p.backend != "none" and self.p.mode != "headset":
+            canceller = make_canceller(self.p.backend, filter_len=filter_len)
+        self.canceller = canceller
+        self.filter_len = filter_len
+        self.on_mode = on_mode
+        self.reference = ReferenceTimeline()
+        self.stats = EchoStats()
+        self.advance_s = self.p.target_delay_ms / 1000.0  # reference read this far ahead of the mic
+        self.mode = self.p.mode if self.p.mode != "auto" else "speakers"
+        self.mode_reason = "until the echo is measured"
+        if self.mode == "speakers" and self.canceller is None:
+            self.mode = "half-duplex"
+            self.mode_reason = "no echo canceller library"
+        self._rest = np.zeros(0, dtype=np.float32)
+        self._rest_t = 0.0
+        self._waiting: collections.deque[tuple[np.ndarray, float]] = collections.deque()
+        self._mic16 = np.zeros(FRAME, dtype=np.int16)
+        self._ref16 = np.zeros(FRAME, dtype=np.int16)
+        self._out16 = np.zeros(FRAME, dtype=np.int16)
+        self._tmp = np.zeros(FRAME, dtype=np.float32)
+        tail_frames = max(1, int(self.p.tail_ms / 1000 / FRAME_S))
+        self._ref_energy: collections.deque[float] = collections.deque(
+            [0.0] * tail_frames, maxlen=tail_frames
+        )
+        self._res_ratio = 4.0  # residual echo / reference energy, learnt on echo frames (starts cautious)
+        self._noise = 1e-5
+        self._headset_votes = 0
+        self._lag_s = self.advance_s + 0.02  # echo delay behind the presented reference (calibrated)
+        self._coupling = 1.0  # echo energy at the mic / reference energy (calibrated)
+        self._near_until = -1.0
+        self._inst: collections.deque[float] = collections.deque(
+            maxlen=max(1, int(self.p.peak_hold_s / FRAME_S))
+        )
+        self._silent_frames = 10_000
+        self._calib_mic: list[np.ndarray] = []
+        self._calib_ref: list[np.ndarray] = []
+        self._calibrating = False
+        self._echo_frames_mode = 0
+        self._erle_window: list[float] = []
+        self._gain = 1.0
+        self._lock = threading.Lock()
+
+    # ---------------- public ----------------
+    def push_reference(self, samples: np.ndarray, t_play: float, rate: int) -> None:
+        """From the output callback: the samples just written to the device."""
+        self.reference.push(samples, t_play, rate)
+
+    def set_mode(self, mode: str) -> None:
+        if mode not in MODES:
+            raise ValueError(f"echo mode must be one of {', '.join(MODES)}")
+        with self._lock:
+            self.p.mode = mode
+            if mode != "auto":
+                self._change_mode(mode, "set by the user")
+
+    def reset_path(self) -> None:
+        """Forget the echo path (devices reopened): a fresh canceller, reference and calibration."""
+        with self._lock:
+            if self.canceller is not None:
+                self.canceller.reset()
+            self.reference = ReferenceTimeline()
+            self._waiting.clear()
+            self._rest = np.zeros(0, dtype=np.float32)
+            self._res_ratio = 4.0 if self.mode != "headset" else 0.0
+            self._inst.clear()
+            self._silent_frames = 10_000
+            self._calibrating = False
+            self._ref_energy.extend([0.0] * (self._ref_energy.maxlen or 1))
+
+    @property
+    def playing(self) -> bool:
+        return self._silent_frames * FRAME_S * 1000 < self.p.tail_ms
+
+    def process(self, mic: np.ndarray, t: float) -> list[Frame]:
+        """A 16 kHz block captured at ``t`` -> whole frames, in order.
+
+        A frame waits (up to ``max_wait_ms``) until the reference it needs has arrived:
+        resampling holds the reference back by a few tens of milliseconds.
+        """
+        with self._lock:
+            self.reference.ingest()
+            if self._rest.size:
+                buf = np.concatenate([self._rest, mic])
+                t0 = self._rest_t
+            else:
+                buf, t0 = mic, t
+            n = len(buf) // FRAME
+            for i in range(n):
+                self._waiting.append((buf[i * FRAME : (i + 1) * FRAME], t0 + i * FRAME_S))
+            self._rest = buf[n * FRAME :].copy()
+            self._rest_t = t0 + n * FRAME_S
+            out: list[Frame] = []
+            newest = self._rest_t
+            ref_end = self.reference.end_time()
+            while self._waiting:
+                frame, tf = self._waiting[0]
+                need = tf + self.advance_s + FRAME_S
+                stalled = ref_end is None or ref_end < tf - 0.25  # no output running
+                if ref_end is not None and ref_end < need and not stalled:
+                    if newest - tf < self.p.max_wait_ms / 1000.0:
+                        break
+                self._waiting.popleft()
+                out.append(self._frame(frame, tf))
+            return out
+
+    def flush(self) -> list[Frame]:
+        """Process whatever waits for its reference (end of input)."""
+        with self._lock:
+            out = [self._frame(f, tf) for f, tf in self._waiting]
+            self._waiting.clear()
+            return out
+
+    def describe(self) -> str:
+        s = self.stats
+        parts = [f"{self.mode} ({self.mode_reason})"]
+        if s.coupling_db is not None:
+            parts.append(f"echo coupling {s.coupling_db:.0f} dB, delay {s.delay_ms:.0f} ms")
+        if s.erle_db is not None:
+            parts.append(f"ERLE {s.erle_db:.0f} dB")
+        return "; ".join(parts)
+
+    # ---------------- per frame ----------------
+    def _frame(self, mic: np.ndarray, t: float) -> Frame:
+        p = self.p
+        self.stats.frames += 1
+        ref = self.reference.fetch(t + self.advance_s, FRAME)
+        e_ref_now = float(np.dot(ref, ref)) / FRAME
+        self._ref_energy.append(e_ref_now)
+        e_ref = max(self._ref_energy)
+        if e_ref_now > p.ref_floor:
+            if self._silent_frames * FRAME_S > 1.0:
+                self._start_calibration()
+            self._silent_frames = 0
+        else:
+            self._silent_frames += 1
+        playing = e_ref > p.ref_floor
+        if self._calibrating:
+            self._calib_mic.append(mic.copy())
+            self._calib_ref.append(ref)
+            if len(self._calib_mic) * FRAME_S >= p.calib_s:
+                self._finish_calibration()
+        e_mic = float(np.dot(mic, mic)) / FRAME
+
+        if self.canceller is not None and self.mode != "headset":
+            np.clip(mic * 32767.0, -32768.0, 32767.0, out=self._tmp)
+            self._mic16[:] = self._tmp
+            np.clip(ref * 32767.0, -32768.0, 32767.0, out=self._tmp)
+            self._ref16[:] = self._tmp
+            self.canceller.cancel(self._mic16, self._ref16, self._out16)
+            cleaned = self._out16.astype(np.float32) / 32768.0
+        else:
+            cleaned = mic.astype(np.float32, copy=True)
+        e_out = float(np.dot(cleaned, cleaned)) / FRAME
+
+        e_echo = self._echo_expected()
+        onset, near = self._classify(e_mic, e_out, e_ref, playing, t, e_echo)
+        # Louder than the echo can be (the coupling measured at the start of the reply): surely the user.
+        strong = onset and (
+            not playing or self.mode == "headset" or e_mic > e_echo * 10 ** (p.strong_db / 10)
+        )
+        if (
+            playing
+            and not near
+            and self.mode != "headset"
+            and e_mic <= e_echo * 10 ** (p.min_mic_excess_db / 10)
+        ):
+            # Surely echo alone (the mic holds no more than the echo expected): what ERLE is measured on.
+            self.stats.echo_frames += 1
+            if self.stats.echo_frames * FRAME_S > p.converge_s:
+                self.stats.mic_echo_energy += e_mic
+                self.stats.out_echo_energy += e_out
+            self._check_half_duplex(e_mic, e_out)
+        elif playing and near:
+            self.stats.near_frames_while_playing += 1
+
+        if not playing:
+            # Nobody is speaking through the speaker: the microphone as it is (best for STT).
+            target, samples = 1.0, mic
+        else:
+            target = 1.0 if near else p.guard_gain
+            samples = cleaned
+        # A short ramp avoids clicks where the guard opens or closes.
+        g0, self._gain = self._gain, target
+        if g0 == target:
+            res = samples * target if target != 1.0 else samples.astype(np.float32, copy=True)
+        else:
+            res = samples * np.linspace(g0, target, FRAME, dtype=np.float32)
+        raw = samples if samples is not mic else mic.astype(np.float32, copy=True)
+        return Frame(res.astype(np.float32, copy=False), t, near, playing, onset, strong, raw)
+
+    def _echo_expected(self) -> float:
+        """The echo energy expected at the microphone now: the coupling times the energy of the
+        reference frames that reach the mic now (at the measured delay, plus early reflections)."""
+        energies = self._ref_energy
+        n = len(energies)
+        k0 = int(round(self._lag_s / FRAME_S))
+        ks = [k for k in range(k0 - 1, k0 + 3) if 0 <= k < n]
+        if not ks:
+            return self._coupling * max(energies)
+        return self._coupling * sum(energies[n - 1 - k] for k in ks) / len(ks)
+
+    def _classify(
+        self, e_mic: float, e_out: float, e_ref: float, playing: bool, t: float, e_echo: float = 0.0
+    ) -> tuple[bool, bool]:
+        """(near end in this frame, near end or within the hold after it)."""
+        p = self.p
+        if not playing:
+            # Track the noise floor (fast down, slow up) and call anything clearly above it near end.
+            if e_out > 0:
+                self._noise = max(min(e_out, self._noise * 1.01), 1e-9)
+            near = e_out > max(self._noise * 10 ** (p.noise_margin_db / 10), p.abs_floor)
+        else:
+            if self.mode == "headset":
+                predicted = self._noise
+                margin = p.noise_margin_db
+            elif self.mode == "half-duplex":
+                predicted = self._coupling * e_ref
+                margin = p.half_duplex_margin_db
+                e_out = e_mic  # nothing is trusted to be cancelled
+            else:
+                predicted = self._res_ratio * e_ref
+                margin = p.near_margin_db
+            near = e_out > max(predicted * 10 ** (margin / 10), p.abs_floor)
+            if near and self.mode == "speakers" and e_out * 10 ** (p.double_talk_db / 10) < e_mic:
+                # The canceller removed most of this frame: it is echo (residual echo of loud or
+                # distorted passages spikes above the prediction; the user's voice is not removed).
+                near = False
+            if near and self.mode == "speakers" and e_mic < e_echo * 10 ** (p.min_mic_excess_db / 10):
+                # The microphone holds no more than the echo it should: a glitch of the canceller
+                # (a reference that slipped after an underrun), not the user.
+                near = False
+            if self.mode == "speakers" and e_ref > 0:
+                self._learn(e_out / e_ref, e_out <= predicted * 10 ** (p.learn_db / 10))
+        if near:
+            self._near_until = t + p.hold_ms / 1000.0
+            return True, True
+        return False, t < self._near_until
+
+    def _learn(self, inst: float, confident: bool) -> None:
+        """Learn how much echo is left after cancellation.
+
+        The ratio is the peak of the last half second of confidently-echo frames (residual
+        echo flickers by 10 dB from frame to frame): it rises at once to such a peak and
+        falls by ``res_fall`` per frame.  Frames between "surely echo" and "surely the
+        user" teach nothing, so the start of the user's speech is never learnt as echo;
+        they only nudge the ratio up slowly, in case the echo path really changed.
+        """
+        p = self.p
+        if confident:
+            self._inst.append(inst)
+            target = max(self._inst)
+            if target > self._res_ratio:
+                self._res_ratio = min(target, self._res_ratio * 1.5)
+            else:
+                self._res_ratio = max(target, self._res_ratio * p.res_fall)
+        else:
+            self._res_ratio *= p.res_creep
+        self._res_ratio = min(max(self._res_ratio, 1e-5), 8.0)
+
+    # ---------------- calibration and modes ----------------
+    def _start_calibration(self) -> None:
+        self._calibrating = True
+        self._calib_mic.clear()
+        self._calib_ref.clear()
+
+    def _finish_calibration(self) -> None:
+        self._calibrating = False
+        mic = np.concatenate(self._calib_mic)
+        ref = np.concatenate(self._calib_ref)
+        self._calib_mic.clear()
+        self._calib_ref.clear()
+        p = self.p
+        e_ref = float(np.mean(ref * ref))
+        if e_ref < p.ref_floor:
+            return
+        lag, corr = estimate_delay(
+            mic, ref, min_lag=-int(0.05 * SAMPLE_RATE), max_lag=int(0.45 * SAMPLE_RATE)
+        )
+        s = self.stats
+        s.calibrations += 1
+        s.correlation = corr
+        e_mic = float(np.mean(mic * mic))
+        s.coupling_db = _db(e_mic / e_ref) if e_mic > 1e-10 else None
+        self._coupling = min(max(e_mic / e_ref, 0.01), 10.0)
+        delay_s = lag / SAMPLE_RATE
+        self._lag_s = delay_s
+        s.delay_ms = (delay_s - self.advance_s) * 1000.0  # speaker -> microphone, wall clock
+        log.info(
+            "echo path: correlation %.2f, coupling %s dB, delay %.0f ms", corr, s.coupling_db, s.delay_ms
+        )
+        if corr < p.headset_corr:
+            # No echo: a headset.  Two replies in a row must agree (the user talking over the
+            # start of a reply also lowers the correlation); going back to speakers is immediate.
+            self._headset_votes += 1
+            if p.mode == "auto" and self.mode != "headset" and self._headset_votes >= 2:
+                self._change_mode("headset", f"no echo heard (correlation {corr:.2f})")
+            return
+        self._headset_votes = 0
+        # Keep the echo inside the canceller's filter, a little after the reference.
+        target = p.target_delay_ms / 1000.0
+        if self.canceller is not None and not (0.004 <= delay_s <= self.filter_len / SAMPLE_RATE - 0.1):
+            self.advance_s += target - delay_s
+            self._lag_s = target
+            self.advance_s = min(max(self.advance_s, -0.5), 0.5)
+            self.canceller.reset()
+            self._res_ratio = max(self._res_ratio, 4.0)
+            s.realignments += 1
+            log.info("echo reference realigned: reading %.0f ms ahead", self.advance_s * 1000)
+        if p.mode == "auto" and self.mode == "headset":
+            if self.canceller is None:
+                self._change_mode("half-duplex", "echo heard and no echo canceller library")
+            else:
+                self._change_mode("speakers", f"echo heard (coupling {s.coupling_db or 0:.0f} dB)")
+        elif p.mode == "auto" and self.mode == "speakers" and self.mode_reason.startswith("until"):
+            self._change_mode("speakers", f"echo heard (coupling {s.coupling_db or 0:.0f} dB)")
+
+    def _check_half_duplex(self, e_mic: float, e_out: float) -> None:
+        """Speakers mode whose canceller stays poor after convergence falls back to half duplex.
+
+        Judged on the median per-frame ERLE of loud echo-only frames, after ``converge_s``
+        of echo, over windows of ``judge_s`` (a few misjudged double-talk frames do not count).
+        """
+        p = self.p
+        if p.mode != "auto" or self.mode != "speakers":
+            return
+        self._echo_frames_mode += 1
+        if self._echo_frames_mode * FRAME_S <= p.converge_s or e_mic < 1e-5:
+            return
+        self._erle_window.append(_db(e_mic / max(e_out, 1e-12)))
+        if len(self._erle_window) * FRAME_S < p.judge_s:
+            return
+        erle = float(np.median(self._erle_window))
+        self._erle_window.clear()
+        if erle < p.min_erle_db:
+            self._change_mode("half-duplex", f"echo cancelled only {erle:.0f} dB")
+
+    def _change_mode(self, mode: str, reason: str) -> None:
+        changed = mode != self.mode
+        self.mode, self.mode_reason = mode, reason
+        self._echo_frames_mode = 0
+        self._erle_window.clear()
+        if mode == "headset":
+            self._res_ratio = 0.0
+        elif self._res_ratio < 1e-5:
+            self._res_ratio = 4.0
+        self.stats.mode_changes.append(f"{mode}: {reason}")
+        log.info("echo mode: %s (%s)", mode, reason)
+        if self.on_mode is not None and (changed or reason):
+            self.on_mode(mode, reason)
+
+
+# ====================================================================== barge-in gate
+
+AudioSink = Callable[[np.ndarray, float], None]
+
+
+@dataclass
+class GateParams:
+    backchannel_ms: int = 650  # near-end bursts shorter than this are backchannels or coughs
+    quiet_ms: int = 300  # a burst ends after this much quiet
+    resume_after_s: float = 1.5  # released to the VAD and nothing interrupted: resume playback
+    lead_frames: int = 6  # frames before the first near-end frame kept with the burst (96 ms)
+    judge_timeout_s: float = 2.5  # a classifier slower than this: treat the burst as a backchannel
+    onset_frames: int = 2  # consecutive near-end frames (16 ms each) louder than the echo that pause playback
+    weak_onset_frames: int = 8  # ... or this many near-end frames not louder than the echo could be
+    weak_window_frames: int = 12  # ... within this many frames
+
+
+@dataclass
+class GateStats:
+    pauses: int = 0
+    backchannels: int = 0
+    releases: int = 0
+    resumed_after_release: int = 0
+    pause_times: list[float] = field(default_factory=list)  # capture time of each near-end onset
+
+
+class DuplexFrontEnd:
+    """Between the echo processor and the engine: pauses, holds and releases the user's speech.
+
+    ``paused`` is read by ``SpeakerOutput`` (silence without consuming the reply);
+    ``generation`` is the engine's cancel generation (a change means it interrupted);
+    ``ptt_active`` bypasses the gate while push-to-talk is held; ``reply_active`` tells whether
+    the reply still has audio to play (a short burst after the reply ended is a real answer,
+    not a backchannel: it is released, never dropped).  ``classify`` (optional, may be slow:
+    it runs on its own thread while playback stays paused) tells a short burst's audio
+    apart: True for a backchannel or a cough (dropped, playback resumes), False for words
+    that matter ("stop", "wait": released to the VAD, which interrupts).  Without it every
+    short burst counts as a backchannel.  ``user_speaking`` (the VAD is inside a user turn)
+    keeps a released burst from resuming playback while the engine is still deciding.
+    """
+
+    def __init__(
+        self,
+        processor: EchoProcessor,
+        sink: AudioSink,
+        *,
+        params: GateParams | None = None,
+        generation: Callable[[], int] | None = None,
+        ptt_active: Callable[[], bool] | None = None,
+        reply_active: Callable[[], bool] | None = None,
+        classify: Callable[[np.ndarray], bool] | None = None,
+        user_speaking: Callable[[], bool] | None = None,
+    ) -> None:
+        self.processor = processor
+        self.sink = sink
+        self.p = params or GateParams()
+        self.generation = generation or (lambda: 0)
+        self.ptt_active = ptt_active or (lambda: False)
+        self.reply_active = reply_active or (lambda: False)
+        self.classify = classify
+        self.user_speaking = user_speaking or (lambda: False)
+        self.paused = False
+        self.state = "pass"
+        self.stats = GateStats()
+        self._held: list[Frame] = []
+        self._burst_start = 0.0
+        self._last_near = 0.0
+        self._release_t = 0.0
+        self._judge_t = 0.0
+        self._verdict: list[bool] = []  # filled by the classifier thread
+        self._gen = 0
+        self._onsets = 0
+        self._strong = 0
+        self._delay: collections.deque[Frame] = collections.deque()
+        self._recent: collections.deque[bool] = collections.deque(maxlen=self.p.weak_window_frames)
+
+    def on_speaker(self, samples: np.ndarray, t_play: float, rate: int) -> None:
+        """The output callback's tap (cheap)."""
+        self.processor.push_reference(samples, t_play, rate)
+
+    def on_mic(self, samples: np.ndarray, t: float) -> None:
+        """The capture thread's 16 kHz blocks."""
+        for f in self.processor.process(samples, t):
+            self._gate(f)
+
+    # ---------------- states: pass -> hold (-> judging) -> released | pass ----------------
+    def _release(self, f: Frame, why: str) -> None:
+        self.state = "released"
+        self.stats.releases += 1
+        log.debug("near end (%s, %.2f s): released to the VAD", why, self._last_near - self._burst_start)
+        self._release_t = f.t
+        self._gen = self.generation()
+        held, self._held = self._held, []
+        for h in held:
+            self.sink(h.raw if h.raw is not None else h.samples, h.t)
+
+    def _forget(self, why: str) -> None:
+        self.stats.backchannels += 1
+        log.debug(
+            "short burst (%s, %.2f s): dropped, playback resumes", why, self._last_near - self._burst_start
+        )
+        held, self._held = self._held, []
+        for h in held:
+            self.sink(np.zeros_like(h.samples), h.t)  # the VAD's timeline goes on, in silence
+        self.state = "pass"
+        self.paused = False
+
+    def _judge(self) -> None:
+        """Ask the classifier about the burst, on its own thread (the capture thread must not wait)."""
+        classify = self.classify
+        assert classify is not None
+        burst = [h.raw if h.raw is not None else h.samples for h in self._held if h.t < self._last_near + 0.1]
+        audio = np.concatenate(burst) if burst else np.zeros(0, dtype=np.float32)
+        verdict = self._verdict = []
+
+        def run() -> None:
+            try:
+                verdict.append(bool(classify(audio)))
+            except Exception:  # noqa: BLE001 - a failed judgement is a backchannel
+                log.exception("backchannel classifier failed")
+                verdict.append(True)
+
+        threading.Thread(target=run, name="backchannel-judge", daemon=True).start()
+
+    def _gate(self, f: Frame) -> None:
+        p = self.p
+        self._onsets = self._onsets + 1 if f.onset else 0
+        self._strong = self._strong + 1 if f.strong else 0
+        self._recent.append(f.onset)
+        if self.state == "pass":
+            confirmed = self._strong >= p.onset_frames or sum(self._recent) >= p.weak_onset_frames
+            if confirmed and f.playing and not self.ptt_active():
+                # The delay line still holds the start of the burst (not yet silenced for the VAD).
+                run = max(
+                    self._onsets,
+                    len(self._recent) - list(self._recent).index(True) if any(self._recent) else 1,
+                )
+                start = max(0, len(self._delay) - run + 1 - p.lead_frames)
+                for d in list(self._delay)[:start]:
+                    self.sink(d.samples, d.t)
+                self._held = [*list(self._delay)[start:], f]
+                self._delay.clear()
+                self.state = "hold"
+                self.paused = True
+                self.stats.pauses += 1
+                self.stats.pause_times.append(f.t)
+                log.debug("near end while speaking at %.3f: playback paused", f.t)
+                self._burst_start = self._held[-min(run, len(self._held))].t
+                self._last_near = f.t + FRAME_S
+                return
+            if f.playing or self._delay:
+                # While the assistant speaks the VAD hears silence: only a confirmed burst reaches it
+                # (through hold and release).  Delaying that silence a little keeps the start of the
+                # user's words for when a burst is confirmed.
+                self._delay.append(f)
+                if len(self._delay) > p.weak_onset_frames + p.lead_frames:
+                    d = self._delay.popleft()
+                    self.sink(d.samples if not d.playing else np.zeros_like(d.samples), d.t)
+                if not f.playing:
+                    while self._delay:
+                        d = self._delay.popleft()
+                        self.sink(d.samples if not d.playing else np.zeros_like(d.samples), d.t)
+                return
+            self.sink(f.samples, f.t)
+            return
+        if self.state in ("hold", "judging"):
+            self._held.append(f)
+            if f.onset:
+                self._last_near = f.t + FRAME_S
+            quiet = f.t + FRAME_S - self._last_near >= p.quiet_ms / 1000.0
+            sustained = self._last_near - self._burst_start >= p.backchannel_ms / 1000.0
+            if self.ptt_active() or sustained:
+                self._release(f, "sustained")
+            elif quiet and not self.reply_active():
+                self._release(f, "after the reply")
+            elif self.state == "judging":
+                if self._verdict:
+                    if self._verdict[0]:
+                        self._forget("backchannel")
+                    else:
+                        self._release(f, "words")
+                elif f.t - self._judge_t > p.judge_timeout_s:
+                    self._forget("no verdict")
+            elif quiet:
+                if self.classify is None:
+                    self._forget("short")
+                else:
+                    self.state = "judging"
+                    self._judge_t = f.t
+                    self._judge()
+            return
+        # released: the VAD has it; the engine interrupts or we resume
+        self.sink(f.samples, f.t)
+        if f.onset:
+            self._last_near = f.t + FRAME_S
+        if self.generation() != self._gen:
+            self.state = "pass"
+            self.paused = False
+        elif (
+            f.t - self._release_t >= p.resume_after_s
+            and f.t - self._last_near >= p.quiet_ms / 1000.0
+            and not self.user_speaking()
+        ):
+            self.stats.resumed_after_release += 1
+            log.debug("released but not interrupted: playback resumes")
+            self.state = "pass"
+            self.paused = False
