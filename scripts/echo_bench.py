@@ -117,10 +117,9 @@ def load_material(cache: Path | None = None, n_replies: int = 12) -> dict[str, l
         replies.append(resample(audio, tts.sample_rate, SAMPLE_RATE))
     tmp = Path(tempfile.mkdtemp(prefix="echo-bench-"))
     users = [_trim(_espeak(t, tmp / f"u{i}.wav", speed=150)) for i, t in enumerate(BARGE_INS)]
-    shared = ROOT.parent / "shared" / "audio"
+    recordings = ROOT / "tests" / "data"  # real human speech kept in the repo (MIT, see its README)
     for name in ("stereo_diarization.wav", "hotwords.mp3"):
-        if (shared / name).exists():
-            users.append(_trim(load_speech(shared / name)[: 4 * SAMPLE_RATE]))
+        users.append(_trim(load_speech(recordings / name)[: 4 * SAMPLE_RATE]))
     backs = [_trim(_espeak(t, tmp / f"b{i}.wav", speed=170)) for i, t in enumerate(BACKCHANNELS)]
     backs.append(cough())
     shorts = [_trim(_espeak(t, tmp / f"s{i}.wav", speed=160)) for i, t in enumerate(SHORT_WORDS)]
