@@ -20,6 +20,7 @@ class Entry:
 class Conversation:
     def __init__(self) -> None:
         self.entries: list[Entry] = []
+        self._start = 0  # index of the oldest entry still in the model's window
         self._lock = threading.Lock()
 
     def add(self, role: str, content: str, turn_id: int, interrupted: bool = False) -> None:
@@ -28,11 +29,14 @@ class Conversation:
 
     def drop_turn(self, turn_id: int, role: str | None = None) -> None:
         with self._lock:
-            self.entries = [e for e in self.entries if not (e.turn_id == turn_id and role in (None, e.role))]
+            gone = [e.turn_id == turn_id and role in (None, e.role) for e in self.entries]
+            self._start -= sum(gone[: self._start])
+            self.entries = [e for e, g in zip(self.entries, gone, strict=True) if not g]
 
     def clear(self) -> None:
         with self._lock:
             self.entries.clear()
+            self._start = 0
 
     def snapshot(self) -> list[Entry]:
         with self._lock:
@@ -45,26 +49,28 @@ class Conversation:
         count_tokens: Callable[[str], int],
         budget: int,
     ) -> list[dict[str, str]]:
-        """System prompt + as many of the most recent whole exchanges as fit in ``budget`` tokens.
+        """System prompt + the recent exchanges that fit in ``budget`` tokens.
 
-        Older history is dropped from the front, so the remaining prefix stays
-        append-only between turns and the LLM's KV cache keeps matching.
+        The window only moves in blocks: when the history outgrows the budget, the oldest
+        exchanges are dropped until it fills about half of it, and then it is append-only
+        again.  Trimming one exchange per turn would change the prompt's prefix every turn and
+        make llama.cpp re-evaluate the whole history (seconds) instead of only the new words.
         """
         entries = self.snapshot()
         per_message = 6  # chat-template tokens around each message
-        used = count_tokens(system_prompt) + per_message
-        kept: list[Entry] = []
-        for e in reversed(entries):
-            cost = count_tokens(e.content) + per_message + (8 if e.interrupted else 0)
-            if used + cost > budget and kept:
-                break
-            used += cost
-            kept.append(e)
-        kept.reverse()
-        while kept and kept[0].role != "user":  # a window starts with the user's turn
-            kept.pop(0)
+        fixed = count_tokens(system_prompt) + per_message
+        costs = [count_tokens(e.content) + per_message + (8 if e.interrupted else 0) for e in entries]
+        with self._lock:
+            start = min(self._start, len(entries))
+            if fixed + sum(costs[start:]) > budget:
+                target = fixed + (budget - fixed) // 2
+                while start < len(entries) - 1 and fixed + sum(costs[start:]) > target:
+                    start += 1
+            while start < len(entries) and entries[start].role != "user":  # a window starts with the user
+                start += 1
+            self._start = start
         msgs = [{"role": "system", "content": system_prompt}]
-        for e in kept:
+        for e in entries[start:]:
             content = e.content + (INTERRUPTED_MARK if e.interrupted else "")
             if msgs[-1]["role"] == e.role and e.role == "user":
                 msgs[-1]["content"] += " " + content

@@ -441,7 +441,7 @@ class Orchestrator:
             if self.scope.is_stale(tr.gen):
                 return None
             self.memory.add("user", content, tr.turn_id)
-        budget = llm.n_ctx - self.settings.max_reply_tokens - 16
+        budget = min(llm.n_ctx - self.settings.max_reply_tokens - 16, self.settings.history_tokens)
         return self.memory.messages(self.settings.system_prompt, count_tokens=llm.count_tokens, budget=budget)
 
     def style_for(self, turn_id: int) -> SpeechStyle:

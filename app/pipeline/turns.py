@@ -286,8 +286,9 @@ class VadWorker(Worker):
                 self._last_level = now
                 rms = float(np.sqrt(np.mean(samples * samples)))
                 self.on_ui(Level(min(1.0, rms * 4)))
-        if self._rest.size == 0:
-            self._rest_t = block.t
+        # Anchor every block to its capture time: counting samples from an old anchor would
+        # turn any late or dropped block into a lasting clock offset.
+        self._rest_t = block.t - self._rest.size / SAMPLE_RATE
         buf = np.concatenate([self._rest, samples]) if self._rest.size else samples
         n = len(buf) // FRAME
         vad = self.vad

@@ -308,3 +308,21 @@ def test_short_backchannel_does_not_interrupt_or_make_a_turn(running):
     wait_for(lambda: orch.finished, 20)
     assert len([r for r in orch.finished if not r.get("dropped")]) == 1
     assert not orch.finished[0]["interrupted"]
+
+
+def test_memory_window_moves_in_blocks_so_the_prefix_stays_stable():
+    conv = Conversation()
+    count = lambda s: len(s.split())  # noqa: E731
+    prompts = []
+    for i in range(30):
+        conv.add("user", f"question {i} " + "word " * 10, i)
+        prompts.append(conv.messages("sys", count_tokens=count, budget=200))
+        conv.add("assistant", f"answer {i} " + "word " * 10, i)
+    # between two trims, each prompt extends the previous one (the KV cache prefix matches)
+    trims = 0
+    for before, after in zip(prompts, prompts[1:], strict=False):
+        if after[: len(before)] != before:
+            trims += 1
+            assert after[1]["role"] == "user"
+    assert 2 <= trims < len(prompts) // 2  # a trim every few turns, not every turn
+    assert all(sum(len(m["content"].split()) + 6 for m in p) <= 210 for p in prompts)
