@@ -440,10 +440,31 @@ class EngineHost:
         self._orch_call(run)
 
     def apply_live(self, changes: dict[str, Any]) -> None:
-        """Settings that take effect without reloading a model."""
+        """Settings that take effect without reloading a model (a device change reopens the audio)."""
         for key, value in changes.items():
             setattr(self.settings, key, value)
         self._orch_call(lambda o: o.apply_settings(changes))
+        if {"input_device", "output_device", "echo_mode"} & changes.keys():
+            self._commands.put(self._reopen_audio)
+
+    def _reopen_audio(self) -> None:
+        """Close the microphone and speaker and open the chosen ones; the engine and memory stay."""
+        with self._lock:
+            engine, old = self.engine, self.audio
+        if engine is None or old is None or self.state != "ready":
+            return
+        try:
+            old.stop()
+            audio = self.audio_factory()
+            status = audio.start(engine)
+            audio.on_ready(engine)
+        except Exception as exc:  # noqa: BLE001 - shown in the window, not as a traceback
+            log.exception("reopening the audio devices failed")
+            self.events.put(AudioStatus("", "", ok=False, problem=f"The devices could not be opened: {exc}"))
+            return
+        with self._lock:
+            self.audio = audio
+        self.events.put(status)
 
     def run_in_background(self, fn: Callable[[], object], name: str = "ui-task") -> None:
         """Run ``fn`` on its own thread and put what it returns on ``events``."""

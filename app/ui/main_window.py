@@ -847,7 +847,7 @@ class MainWindow(QMainWindow):
                 combo.setCurrentIndex(i)
             combo.setEnabled(bool(names))
             combo.blockSignals(False)
-        self.audio_note.setText(devices.problem or "Device changes are saved and used by live audio.")
+        self.audio_note.setText(devices.problem or "A new choice is opened at once and remembered.")
 
     def _device_chosen(self, key: str, combo: QComboBox) -> None:
         value = combo.currentData()
