@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.audio.playback import PlaybackBuffer
-from app.config import Settings
+from app.config import Settings, auto_llm_threads
 from app.models import ResolvedModel, resolve
 from app.pipeline.orchestrator import EngineFactories, Orchestrator
 
@@ -45,7 +45,8 @@ def make_factories(settings: Settings, models: dict[str, ResolvedModel]) -> Engi
             )
             engine.check()
             return engine
-        return LlamaCppLlm(models["llm"].path, n_ctx=settings.n_ctx, threads=settings.llm_threads)
+        threads = settings.llm_threads or auto_llm_threads()
+        return LlamaCppLlm(models["llm"].path, n_ctx=settings.n_ctx, threads=threads)
 
     try:
         from app.engines.emotion import EmotionTagger
