@@ -35,27 +35,28 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
+# Command-line flags that map one to one onto Settings fields.
+SETTING_FLAGS = (
+    "profile",
+    "stt_model",
+    "llm_model",
+    "tts_voice",
+    "vad_model",
+    "system_prompt",
+    "max_reply_tokens",
+    "hotwords",
+    "llm_server_url",
+    "llm_server_model",
+    "end_of_turn_silence_ms",
+    "speaking_rate",
+    "echo_mode",
+)
+
+
 def _settings(args: argparse.Namespace) -> Any:
     from app.config import load_settings
 
-    cli = {
-        k: getattr(args, k, None)
-        for k in (
-            "profile",
-            "stt_model",
-            "llm_model",
-            "tts_voice",
-            "vad_model",
-            "system_prompt",
-            "max_reply_tokens",
-            "hotwords",
-            "llm_server_url",
-            "llm_server_model",
-            "end_of_turn_silence_ms",
-            "speaking_rate",
-            "echo_mode",
-        )
-    }
+    cli = {k: getattr(args, k, None) for k in SETTING_FLAGS}
     return load_settings(cli, Path(args.config) if getattr(args, "config", None) else None)
 
 

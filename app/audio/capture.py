@@ -25,8 +25,8 @@ from app.audio.devices import (
     INPUT,
     AudioUnavailable,
     DeviceInfo,
-    is_rate_error,
     load_sounddevice,
+    open_first_format,
     stream_formats,
 )
 from app.audio.resample import StreamResampler
@@ -115,18 +115,7 @@ class MicCapture:
         formats = stream_formats(
             self.device, INPUT, rate=self.want_rate, channels=self.want_channels, sd=self.sd
         )
-        last: Exception | None = None
-        for rate, channels in formats:
-            try:
-                self._open(rate, channels)
-                break
-            except Exception as exc:  # noqa: BLE001 - PortAudioError of any kind
-                last = exc
-                log.info("microphone %r at %d Hz x %d: %s", self.device.name, rate, channels, exc)
-                if not is_rate_error(exc):
-                    break
-        else:
-            last = last or RuntimeError("no format")
+        last = open_first_format(self._open, formats, f"microphone {self.device.name!r}")
         if self._stream is None:
             raise AudioUnavailable(
                 f"The microphone '{self.device.name}' could not be opened ({_short(last)})."

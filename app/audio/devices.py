@@ -13,6 +13,7 @@ import argparse
 import json
 import logging
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -244,6 +245,26 @@ def stream_formats(
             f"({', '.join(str(r) for r in candidate_rates(device, rate)[:6])} Hz); choose another device."
         )
     return ok
+
+
+def open_first_format(
+    open_fn: Callable[[int, int], None], formats: list[tuple[int, int]], label: str
+) -> Exception | None:
+    """Try ``open_fn(rate, channels)`` for each format until one opens; the last error, or None.
+
+    Only rate and format errors move on to the next format: any other error is final.
+    """
+    last: Exception | None = None
+    for rate, channels in formats:
+        try:
+            open_fn(rate, channels)
+            return None
+        except Exception as exc:  # noqa: BLE001 - PortAudioError of any kind
+            last = exc
+            log.info("%s at %d Hz x %d: %s", label, rate, channels, exc)
+            if not is_rate_error(exc):
+                break
+    return last or RuntimeError("no format")
 
 
 def is_rate_error(exc: BaseException) -> bool:

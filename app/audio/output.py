@@ -28,8 +28,8 @@ from app.audio.devices import (
     OUTPUT,
     AudioUnavailable,
     DeviceInfo,
-    is_rate_error,
     load_sounddevice,
+    open_first_format,
     stream_formats,
 )
 from app.audio.playback import PlaybackBuffer
@@ -104,16 +104,7 @@ class SpeakerOutput:
         formats = stream_formats(
             self.device, OUTPUT, rate=self.want_rate, channels=self.want_channels, sd=self.sd
         )
-        last: Exception | None = None
-        for rate, channels in formats:
-            try:
-                self._open(rate, channels)
-                break
-            except Exception as exc:  # noqa: BLE001 - PortAudioError of any kind
-                last = exc
-                log.info("speaker %r at %d Hz x %d: %s", self.device.name, rate, channels, exc)
-                if not is_rate_error(exc):
-                    break
+        last = open_first_format(self._open, formats, f"speaker {self.device.name!r}")
         if self._stream is None:
             raise AudioUnavailable(f"The speaker '{self.device.name}' could not be opened ({_short(last)}).")
         log.info(

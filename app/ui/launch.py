@@ -22,21 +22,6 @@ log = logging.getLogger(__name__)
 EXIT_OK, EXIT_RUNTIME, EXIT_INPUT, EXIT_MODEL, EXIT_DISPLAY = 0, 1, 2, 3, 4
 SCREENSHOT_SETTLE_MS = 600  # let the last bubble, the meters and the plot paint
 
-_CLI_KEYS = (
-    "profile",
-    "stt_model",
-    "llm_model",
-    "tts_voice",
-    "vad_model",
-    "system_prompt",
-    "max_reply_tokens",
-    "hotwords",
-    "llm_server_url",
-    "llm_server_model",
-    "end_of_turn_silence_ms",
-    "speaking_rate",
-)
-
 
 def display_problem(env: dict[str, str] | None = None, platform: str = sys.platform) -> str | None:
     """One sentence when Qt would have no screen to draw on (instead of Qt aborting)."""
@@ -80,9 +65,10 @@ class GuiRun:
 
 
 def _settings(args: argparse.Namespace) -> Any:
+    from app.cli import SETTING_FLAGS
     from app.config import load_settings
 
-    cli = {k: getattr(args, k, None) for k in _CLI_KEYS}
+    cli = {k: getattr(args, k, None) for k in SETTING_FLAGS}
     config = getattr(args, "config", None)
     return load_settings(cli, Path(config) if config else None)
 
