@@ -207,9 +207,13 @@ def cmd_gui(args: argparse.Namespace) -> int:
 
 
 def cmd_devices(args: argparse.Namespace) -> int:
-    from app.audio.devices import cmd_devices as run_devices
+    from app.audio.devices import devices_report
 
-    return run_devices(args)
+    code, text = devices_report()
+    if code:
+        return _fail(text, code)
+    print(text)
+    return EXIT_OK
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
@@ -234,7 +238,7 @@ def cmd_listen(args: argparse.Namespace) -> int:
     if args.mic:
         from app.live import listen_live
 
-        return listen_live(args)
+        return listen_live(args, say=lambda line: print(line, flush=True))
     if not args.files:
         return _fail("give one or more audio files, or --mic for a live conversation", EXIT_INPUT)
     audios = _load_inputs(args.files, args.channel)

@@ -365,11 +365,7 @@ def make_backchannel_classifier(engine: Any, settings: Any) -> BackchannelClassi
     return BackchannelClassifier(factory)
 
 
-def _say(line: str) -> None:
-    print(line, flush=True)
-
-
-def _drain_ui(orch: Any, on_turn: Callable[[dict[str, Any]], None]) -> None:
+def _drain_ui(orch: Any, on_turn: Callable[[dict[str, Any]], None], say: Callable[[str], None]) -> None:
     from app.pipeline.messages import AssistantTurn, EngineError, Notice, TurnDone, UserTurn
 
     while True:
@@ -378,18 +374,20 @@ def _drain_ui(orch: Any, on_turn: Callable[[dict[str, Any]], None]) -> None:
         except queue.Empty:
             return
         if isinstance(ev, UserTurn):
-            _say(f"you: {ev.text}")
+            say(f"you: {ev.text}")
         elif isinstance(ev, AssistantTurn):
-            _say(f"hearken{' [interrupted]' if ev.interrupted else ''}: {ev.text}")
+            say(f"hearken{' [interrupted]' if ev.interrupted else ''}: {ev.text}")
         elif isinstance(ev, Notice):
-            _say(f"[{ev.message}]")
+            say(f"[{ev.message}]")
         elif isinstance(ev, EngineError):
-            _say(f"[error in {ev.where}: {ev.message}]")
+            say(f"[error in {ev.where}: {ev.message}]")
         elif isinstance(ev, TurnDone):
             on_turn(ev.metrics)
 
 
-def listen_live(args: argparse.Namespace) -> int:
+def listen_live(args: argparse.Namespace, say: Callable[[str], None] = log.info) -> int:
+    """A live conversation through the sound card; ``say`` shows each line to the user."""
+    _say = say
     """``hearken listen --mic``: talk through the sound card until Ctrl-C (or N answered turns)."""
     from app.cli import _settings
     from app.engine import build_engine
@@ -452,7 +450,7 @@ def listen_live(args: argparse.Namespace) -> int:
             f"({speaker.rate} Hz). Talk to me; Ctrl-C ends."
         )
         while True:
-            _drain_ui(orch, on_turn)
+            _drain_ui(orch, on_turn, _say)
             if quit_after and answered >= quit_after and orch.is_idle():
                 break
             time.sleep(0.05)
@@ -461,7 +459,7 @@ def listen_live(args: argparse.Namespace) -> int:
     finally:
         live.stop()
         orch.stop()
-        _drain_ui(orch, on_turn)
+        _drain_ui(orch, on_turn, _say)
         report = build_report(engine)
         report["audio"] = live.report()
         path = getattr(args, "report", None)

@@ -9,7 +9,6 @@ Tests pass a fake module as ``sd``; the app uses :func:`load_sounddevice`.
 
 from __future__ import annotations
 
-import argparse
 import json
 import logging
 import threading
@@ -327,24 +326,20 @@ def format_table(devices: list[DeviceInfo]) -> str:
     return "\n".join(lines)
 
 
-def cmd_devices(args: argparse.Namespace) -> int:
-    """``hearken devices``: the table of microphones and speakers (exit 4 without audio)."""
-    import sys
-
+def devices_report() -> tuple[int, str]:
+    """``hearken devices``: (exit code, text); code 4 and one sentence without audio."""
     try:
         sd = load_sounddevice()
     except AudioUnavailable as exc:
-        sys.stderr.write(f"hearken: {exc}\n")
-        return 4
+        return 4, str(exc)
     devices = list_devices(sd)
     if not devices:
-        sys.stderr.write(f"hearken: {NO_DEVICES}\n")
-        return 4
-    print(format_table(devices))
-    print(
-        "* = system default.  Choose with --input-device/--output-device NAME (part of the name is enough)."
-    )
+        return 4, NO_DEVICES
+    lines = [
+        format_table(devices),
+        "* = system default.  Choose with --input-device/--output-device NAME (part of the name is enough).",
+    ]
     mem = remembered()
     if mem:
-        print("remembered: " + ", ".join(f"{k} '{v}'" for k, v in sorted(mem.items())))
-    return 0
+        lines.append("remembered: " + ", ".join(f"{k} '{v}'" for k, v in sorted(mem.items())))
+    return 0, "\n".join(lines)

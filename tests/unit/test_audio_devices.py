@@ -214,8 +214,10 @@ def test_missing_portaudio_library_is_one_clear_sentence(monkeypatch, tmp_path):
 
 
 def test_devices_command_prints_a_table_or_exits_4(monkeypatch, capsys):
+    from app import cli
+
     monkeypatch.setattr(dev, "load_sounddevice", lambda: FakeSd())
-    assert dev.cmd_devices(argparse.Namespace()) == 0
+    assert cli.cmd_devices(argparse.Namespace()) == 0
     out = capsys.readouterr().out
     assert "Microphones:" in out and "Speakers:" in out
     assert out.index("* ") < out.index("pulse")  # the default is marked and listed first
@@ -224,11 +226,11 @@ def test_devices_command_prints_a_table_or_exits_4(monkeypatch, capsys):
         raise AudioUnavailable(PORTAUDIO_MISSING)
 
     monkeypatch.setattr(dev, "load_sounddevice", missing)
-    assert dev.cmd_devices(argparse.Namespace()) == 4
+    assert cli.cmd_devices(argparse.Namespace()) == 4
     err = capsys.readouterr().err
     assert err.strip() == f"hearken: {PORTAUDIO_MISSING}"
     monkeypatch.setattr(dev, "load_sounddevice", lambda: FakeSd(devices=[]))
-    assert dev.cmd_devices(argparse.Namespace()) == 4
+    assert cli.cmd_devices(argparse.Namespace()) == 4
 
 
 def test_a_48k_only_device_is_opened_at_48k_and_a_stereo_only_one_in_stereo():
