@@ -247,16 +247,7 @@ def simulate_turns(audio: np.ndarray, settings: Settings, vad: Any, stt: Any) ->
     from app.pipeline.orchestrator import Orchestrator
 
     s = settings
-    params = TurnParams(
-        threshold=s.vad_threshold,
-        end_of_turn_ms=s.end_of_turn_silence_ms,
-        speculative_pause_ms=s.speculative_pause_ms,
-        min_speech_ms=s.min_speech_ms,
-        barge_in_ms=s.barge_in_min_speech_ms,
-        pre_roll_ms=s.pre_roll_ms,
-        max_utterance_s=s.max_utterance_s,
-    )
-    det = TurnDetector(params)
+    det = TurnDetector(TurnParams.from_settings(s))
     stand = SimpleNamespace(settings=s, vad_worker=SimpleNamespace(detector=det))
     vad.reset()
     lead = int(0.3 * SAMPLE_RATE)

@@ -285,9 +285,7 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
     audio = load_speech(args.file, args.channel)
     vad = SileroVad(resolve("vad", settings).path)
     stt = WhisperStt(resolve("stt", settings).path, threads=settings.stt_threads, language=settings.language)
-    det = TurnDetector(
-        TurnParams(threshold=settings.vad_threshold, end_of_turn_ms=settings.end_of_turn_silence_ms)
-    )
+    det = TurnDetector(TurnParams.from_settings(settings))
     import numpy as np
 
     padded = np.concatenate([audio, np.zeros(SAMPLE_RATE * 2, np.float32)])

@@ -120,7 +120,7 @@ class Orchestrator:
         self.vad_worker = VadWorker(
             self.input_q,
             factories.vad,
-            self._turn_params(),
+            TurnParams.from_settings(settings),
             self._on_vad_action,
             self.ui,
             mode=settings.mode,
@@ -137,18 +137,6 @@ class Orchestrator:
         self.cold_start_s: float | None = None
 
     # ---------------- lifecycle ----------------
-    def _turn_params(self) -> TurnParams:
-        s = self.settings
-        return TurnParams(
-            threshold=s.vad_threshold,
-            end_of_turn_ms=s.end_of_turn_silence_ms,
-            speculative_pause_ms=s.speculative_pause_ms,
-            min_speech_ms=s.min_speech_ms,
-            barge_in_ms=s.barge_in_min_speech_ms,
-            pre_roll_ms=s.pre_roll_ms,
-            max_utterance_s=s.max_utterance_s,
-        )
-
     def start(self) -> None:
         """Start every worker; models load in parallel on their own threads."""
         self.t0 = time.perf_counter()

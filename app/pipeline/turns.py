@@ -12,6 +12,7 @@ import queue
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -35,6 +36,19 @@ class TurnParams:
     partial_every_ms: int = 1000
     max_utterance_s: float = 120.0
     tail_ms: int = 64  # silence kept after the last speech frame (Whisper likes a little)
+
+    @classmethod
+    def from_settings(cls, s: Any) -> TurnParams:
+        """The turn-taking part of ``app.config.Settings``."""
+        return cls(
+            threshold=s.vad_threshold,
+            end_of_turn_ms=s.end_of_turn_silence_ms,
+            speculative_pause_ms=s.speculative_pause_ms,
+            min_speech_ms=s.min_speech_ms,
+            barge_in_ms=s.barge_in_min_speech_ms,
+            pre_roll_ms=s.pre_roll_ms,
+            max_utterance_s=s.max_utterance_s,
+        )
 
 
 @dataclass(frozen=True)
