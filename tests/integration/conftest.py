@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -46,3 +47,10 @@ def spoken(tmp_path_factory) -> dict[str, Path]:
 @pytest.fixture(scope="session")
 def spoken_audio(spoken) -> dict[str, np.ndarray]:
     return {k: load_speech(p) for k, p in spoken.items()}
+
+
+def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
+    """``python -m app ARGS`` as a user would run it, output captured."""
+    return subprocess.run(
+        [sys.executable, "-m", "app", *args], capture_output=True, text=True, timeout=timeout, check=False
+    )

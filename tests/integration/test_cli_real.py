@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -12,14 +10,9 @@ import soundfile as sf
 
 from app.audio.io import load_speech
 from tests.conftest import DATA
+from tests.integration.conftest import run_cli
 
 pytestmark = pytest.mark.integration
-
-
-def run_cli(*args: str, timeout: float = 180) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "app", *args], capture_output=True, text=True, timeout=timeout, check=False
-    )
 
 
 def test_transcribe_prints_segments():

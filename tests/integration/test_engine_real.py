@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 
 import jiwer
 import numpy as np
@@ -19,7 +17,7 @@ from app.engines.stt import WhisperStt
 from app.filemode import run_files
 from app.models import resolve
 from tests.conftest import DATA
-from tests.integration.conftest import QUESTIONS
+from tests.integration.conftest import QUESTIONS, run_cli
 
 pytestmark = pytest.mark.integration
 
@@ -136,12 +134,6 @@ def test_barge_in_interrupts_first_answer(spoken_audio, tmp_path):
     assert "pride" in second["user_text"].lower() or "prejudice" in second["user_text"].lower()
     memory = engine.orchestrator.memory.snapshot()
     assert any(m.interrupted for m in memory)
-
-
-def run_cli(*args: str, timeout: float = 300) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, "-m", "app", *args], capture_output=True, text=True, timeout=timeout, check=False
-    )
 
 
 def test_cli_silent_file_gives_zero_turns(tmp_path):

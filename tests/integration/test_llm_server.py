@@ -12,6 +12,7 @@ import pytest
 
 from app.config import Settings
 from app.models import resolve
+from tests.integration.conftest import run_cli
 
 pytestmark = pytest.mark.integration
 
@@ -61,22 +62,14 @@ def llm_server():
 
 def test_spoken_turn_through_server(llm_server, spoken, tmp_path):
     report_path = tmp_path / "r.json"
-    res = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "app",
-            "listen",
-            str(spoken["capital"]),
-            "--llm-server-url",
-            llm_server,
-            "--report",
-            str(report_path),
-        ],
-        capture_output=True,
-        text=True,
+    res = run_cli(
+        "listen",
+        str(spoken["capital"]),
+        "--llm-server-url",
+        llm_server,
+        "--report",
+        str(report_path),
         timeout=180,
-        check=False,
     )
     assert res.returncode == 0, res.stderr
     report = json.loads(report_path.read_text())
@@ -87,20 +80,6 @@ def test_spoken_turn_through_server(llm_server, spoken, tmp_path):
 
 
 def test_unreachable_server_fails_with_one_line(spoken):
-    res = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "app",
-            "listen",
-            str(spoken["capital"]),
-            "--llm-server-url",
-            "http://127.0.0.1:9",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    res = run_cli("listen", str(spoken["capital"]), "--llm-server-url", "http://127.0.0.1:9", timeout=120)
     assert res.returncode == 1
     assert "cannot be reached" in res.stderr and "Traceback" not in res.stderr
