@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.audio.playback import PlaybackBuffer
-from app.config import Settings, auto_llm_threads
+from app.config import Settings, auto_llm_batch_threads, auto_llm_threads
 from app.models import ResolvedModel, resolve
 from app.pipeline.orchestrator import EngineFactories, Orchestrator
 
@@ -46,7 +46,8 @@ def make_factories(settings: Settings, models: dict[str, ResolvedModel]) -> Engi
             engine.check()
             return engine
         threads = settings.llm_threads or auto_llm_threads()
-        return LlamaCppLlm(models["llm"].path, n_ctx=settings.n_ctx, threads=threads)
+        batch = settings.llm_batch_threads or auto_llm_batch_threads()
+        return LlamaCppLlm(models["llm"].path, n_ctx=settings.n_ctx, threads=threads, batch_threads=batch)
 
     try:
         from app.engines.emotion import EmotionTagger

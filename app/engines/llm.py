@@ -44,7 +44,9 @@ class LlmEngine(Protocol):
 
 
 class LlamaCppLlm:
-    def __init__(self, model_path: Path, *, n_ctx: int = 2048, threads: int = 2) -> None:
+    def __init__(
+        self, model_path: Path, *, n_ctx: int = 2048, threads: int = 2, batch_threads: int | None = None
+    ) -> None:
         from llama_cpp import Llama
 
         self.name = model_path.name
@@ -55,7 +57,7 @@ class LlamaCppLlm:
             model_path=str(model_path),
             n_ctx=n_ctx,
             n_threads=threads,
-            n_threads_batch=threads,
+            n_threads_batch=batch_threads or threads,
             n_batch=256,
             verbose=False,
         )
