@@ -69,6 +69,18 @@ class ScriptedLlm:
             yield (w if i == 0 else " " + w)
 
 
+class PrefillingLlm(ScriptedLlm):
+    """Records what the LLM worker prefills between turns."""
+
+    def __init__(self, **kw: object) -> None:
+        super().__init__(**kw)  # type: ignore[arg-type]
+        self.prefilled: list[list[dict[str, str]]] = []
+
+    def prefill(self, messages, should_stop: Callable[[], bool] = lambda: False) -> int:
+        self.prefilled.append([dict(m) for m in messages])
+        return len(messages)
+
+
 class ToneTts:
     """0.06 s of tone per word, at 16 kHz."""
 

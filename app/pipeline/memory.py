@@ -22,21 +22,28 @@ class Conversation:
         self.entries: list[Entry] = []
         self._start = 0  # index of the oldest entry still in the model's window
         self._lock = threading.Lock()
+        self.version = 0  # changes whenever an entry is added or removed
+
+    def _changed(self) -> None:
+        self.version += 1
 
     def add(self, role: str, content: str, turn_id: int, interrupted: bool = False) -> None:
         with self._lock:
             self.entries.append(Entry(role, content, turn_id, interrupted))
+            self._changed()
 
     def drop_turn(self, turn_id: int, role: str | None = None) -> None:
         with self._lock:
             gone = [e.turn_id == turn_id and role in (None, e.role) for e in self.entries]
             self._start -= sum(gone[: self._start])
             self.entries = [e for e, g in zip(self.entries, gone, strict=True) if not g]
+            self._changed()
 
     def clear(self) -> None:
         with self._lock:
             self.entries.clear()
             self._start = 0
+            self._changed()
 
     def snapshot(self) -> list[Entry]:
         with self._lock:

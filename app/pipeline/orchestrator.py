@@ -59,6 +59,8 @@ from app.pipeline.worker import BoundedQueue
 
 log = logging.getLogger(__name__)
 
+IDLE_RESERVE_TOKENS = 96  # room kept for the next user message when the window is moved between turns
+
 
 @dataclass
 class EngineFactories:
@@ -429,7 +431,21 @@ class Orchestrator:
             if self.scope.is_stale(tr.gen):
                 return None
             self.memory.add("user", content, tr.turn_id)
-        budget = min(llm.n_ctx - self.settings.max_reply_tokens - 16, self.settings.history_tokens)
+        return self.memory.messages(
+            self.settings.system_prompt, count_tokens=llm.count_tokens, budget=self._history_budget(llm)
+        )
+
+    def _history_budget(self, llm: LlmEngine) -> int:
+        return min(llm.n_ctx - self.settings.max_reply_tokens - 16, self.settings.history_tokens)
+
+    def idle_prompt(self, llm: LlmEngine) -> list[dict[str, str]]:
+        """The conversation as the next turn's prompt will start, for prefilling while idle.
+
+        It leaves room for the user's next words (``IDLE_RESERVE_TOKENS``): when the window is
+        that close to full, it moves now, between turns, rather than at the start of the next one.
+        """
+        budget = self._history_budget(llm)
+        budget -= min(IDLE_RESERVE_TOKENS, budget // 4)
         return self.memory.messages(self.settings.system_prompt, count_tokens=llm.count_tokens, budget=budget)
 
     def style_for(self, turn_id: int) -> SpeechStyle:

@@ -16,6 +16,7 @@ from app.audio.resample import resample
 from app.engines.llm import LlmEngine
 from app.engines.stt import SttEngine, SttResult
 from app.engines.tts import TtsEngine
+from app.heap import release_free_memory
 from app.pipeline.messages import (
     SAMPLE_RATE,
     AudioChunk,
@@ -194,12 +195,34 @@ class LlmWorker(Worker):
         self.llm: LlmEngine | None = None
         self.out = out
         self.first_token_ms: list[float] = []
+        self._prefilled_version = -1
 
     def setup(self) -> None:
         self.llm = self.llm_factory()
         warm = getattr(self.llm, "warm_up", None)
         if warm:
             warm(self.orch.settings.system_prompt)
+
+    def idle(self) -> None:
+        """Between turns, once per change of the memory: evaluate the conversation so far into
+        the LLM's cache (see ``LlamaCppLlm.prefill``), then give the heap memory freed during
+        the turn back to the system.  A turn arriving stops it; the rest waits for the next pause.
+        """
+        version = self.orch.memory.version
+        if self.llm is None or version == self._prefilled_version:
+            return
+        prefill = getattr(self.llm, "prefill", None)
+        if prefill is not None:
+            messages = self.orch.idle_prompt(self.llm)
+            n = prefill(messages, should_stop=lambda: not self.inbox.empty() or self._stop.is_set())
+            if n:
+                log.debug("llm: prefilled %d tokens between turns", n)
+            if not self.inbox.empty():
+                return
+        self._prefilled_version = version
+        # Without this RSS grew 1127 -> 1378 MB over 50 bench turns (+22 %): glibc kept what
+        # onnxruntime, CTranslate2 and numpy freed.  With it: +1 % over 30 turns, no slower.
+        log.debug("heap trimmed in %.1f ms", 1000 * release_free_memory())
 
     def handle(self, tr: Transcript) -> None:
         assert self.llm is not None

@@ -21,7 +21,7 @@ from app.pipeline.messages import (
 )
 from app.pipeline.turns import Emit, SpeechResumed, SpeechStart, TurnDetector, TurnParams
 from app.pipeline.worker import BoundedQueue, Worker
-from tests.fakes import ScriptedLlm, ScriptedStt, ToneTts, make_orchestrator, silence, speech
+from tests.fakes import PrefillingLlm, ScriptedLlm, ScriptedStt, ToneTts, make_orchestrator, silence, speech
 
 
 def feed(orch, audio: np.ndarray, realtime: bool = True) -> None:
@@ -326,3 +326,28 @@ def test_memory_window_moves_in_blocks_so_the_prefix_stays_stable():
             assert after[1]["role"] == "user"
     assert 2 <= trims < len(prompts) // 2  # a trim every few turns, not every turn
     assert all(sum(len(m["content"].split()) + 6 for m in p) <= 210 for p in prompts)
+
+
+def test_idle_llm_prefills_the_conversation_and_moves_a_full_window_between_turns(running):
+    from app.config import Settings
+
+    llm = PrefillingLlm(reply="Fine words " * 8)
+    stt = ScriptedStt(["tell me something nice " * 4])
+    settings = Settings(
+        end_of_turn_silence_ms=300, speculative_pause_ms=150, history_tokens=200, system_prompt="Be brief."
+    )
+    orch = running(make_orchestrator(stt=stt, llm=llm, settings=settings))
+    idle: list[dict[str, str]] = []
+    for turn in range(1, 6):
+        feed(orch, np.concatenate([silence(0.3), speech(0.5), silence(1.0)]))
+        wait_for(lambda turn=turn: len(orch.finished) >= turn, 10)
+        if idle:  # this turn's prompt extends what was prefilled: only the new words were left
+            assert llm.prompts[-1][: len(idle)] == idle
+            assert llm.prompts[-1][len(idle)]["role"] == "user"
+        # once the reply is in memory, the idle worker prefills the conversation so far
+        last = orch.memory.snapshot()[-1]
+        wait_for(lambda last=last: llm.prefilled[-1][-1]["content"] == last.content)
+        idle = llm.prefilled[-1]
+        assert idle[0] == {"role": "system", "content": "Be brief."} and idle[1]["role"] == "user"
+    # the window outgrew the budget and moved while idle (the turns' prompts above never did)
+    assert len(idle) < 1 + 2 * 5
