@@ -46,6 +46,7 @@ class Settings:
     n_ctx: int = 2048
     history_tokens: int = 1024  # prompt budget for the conversation (a longer prompt answers later)
     temperature: float = 0.6
+    llm_seed: int = -1  # -1 = a new random seed each run; fixed: the same words for the same prompts
     llm_threads: int = 0  # 0 = auto: half the cores (1 on two cores; see auto_llm_threads)
     llm_batch_threads: int = 0  # prompt evaluation; 0 = auto: all cores (see auto_llm_batch_threads)
     llm_server_url: str | None = None  # OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1

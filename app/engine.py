@@ -47,7 +47,13 @@ def make_factories(settings: Settings, models: dict[str, ResolvedModel]) -> Engi
             return engine
         threads = settings.llm_threads or auto_llm_threads()
         batch = settings.llm_batch_threads or auto_llm_batch_threads()
-        return LlamaCppLlm(models["llm"].path, n_ctx=settings.n_ctx, threads=threads, batch_threads=batch)
+        return LlamaCppLlm(
+            models["llm"].path,
+            n_ctx=settings.n_ctx,
+            threads=threads,
+            batch_threads=batch,
+            seed=settings.llm_seed,
+        )
 
     try:
         from app.engines.emotion import EmotionTagger
