@@ -121,7 +121,8 @@ def draw(summary: dict[str, Any], path: Path, width: int = 1400, height: int = 9
         if n <= 25 or i % max(1, n // 25) == 0 or i >= n - 2:
             p.setPen(QColor("#333333"))
             label = {"ours p50": "ours", "cascade": "cascade"}.get(name, name)
-            p.drawText(QRectF(x - 20, bottom + 2, bw + 40, 16), Qt.AlignmentFlag.AlignHCenter, label)
+            dy = 14 if name == "cascade" and slot < 45 else 0  # narrow bars: two summary labels, two lines
+            p.drawText(QRectF(x - 20, bottom + 2 + dy, bw + 40, 16), Qt.AlignmentFlag.AlignHCenter, label)
     y_target = bottom - (bottom - top) * 700.0 / ymax
     p.setPen(QPen(QColor("#c0392b"), 1, Qt.PenStyle.DashLine))
     p.drawLine(QPointF(left, y_target), QPointF(right, y_target))
