@@ -655,6 +655,30 @@ _TRAILING_WORDS = frozenset(
 )
 
 
+# Endings that ask for more even when Whisper closes them with a full stop or a question mark
+# ("Can you tell me?", "I would like to know.", "What is the price of?"): a request does not
+# end on them, so the end of turn waits longer (a false "complete" cuts the user off; a false
+# "incomplete" only costs the longer wait).  Only after other words: "Tell me." stays complete.
+_TRAILING_PHRASES = tuple(
+    tuple(p.split())
+    for p in (
+        "tell me",
+        "show me",
+        "give me",
+        "remind me",
+        "let me",
+        "ask you",
+        "to know",
+        "wondering",
+        "wondering if",
+        "what is",
+        "what are",
+        "how about",
+        "such as",
+    )
+)
+
+
 def looks_complete(text: str) -> bool:
     """Heuristic end of turn: does the transcript so far read as a finished request?
 
@@ -676,6 +700,10 @@ def looks_complete(text: str) -> bool:
         words = re.findall(r"[^\W\d_]+(?:['’][^\W\d_]+)*", body.lower())
         if not words:
             return False
-        return words[-1] not in _TRAILING_WORDS
+        if words[-1] in _TRAILING_WORDS:
+            return False
+        if any(len(words) > len(p) and tuple(words[-len(p) :]) == p for p in _TRAILING_PHRASES):
+            return False
+        return True
     except Exception:  # pragma: no cover - defensive
         return False

@@ -395,6 +395,17 @@ def test_is_probably_hallucination_is_fast_on_repetitions() -> None:
         ("so...", False),
         ("Well…", False),
         ("set a timer", False),
+        ("Can you tell me?", False),  # Whisper punctuates a fragment: the words say it goes on
+        ("I would like to know.", False),
+        ("Do you know what time it is?", True),  # embedded questions end on "is"
+        ("What does it look like?", True),
+        ("I was wondering if.", False),
+        ("Tell me.", True),  # one or two words: a whole request
+        ("Is it?", True),
+        ("What is it?", True),
+        ("Who are you?", True),
+        ("What do you know?", True),
+        ("Set a timer.", True),  # no text rule can know the user will go on here
         ("", False),
         ("   ", False),
         ("?", False),
