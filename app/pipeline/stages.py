@@ -196,6 +196,7 @@ class LlmWorker(Worker):
         self.out = out
         self.first_token_ms: list[float] = []
         self._prefilled_version = -1
+        self._trim_pending = False
 
     def setup(self) -> None:
         self.llm = self.llm_factory()
@@ -205,24 +206,28 @@ class LlmWorker(Worker):
 
     def idle(self) -> None:
         """Between turns, once per change of the memory: evaluate the conversation so far into
-        the LLM's cache (see ``LlamaCppLlm.prefill``), then give the heap memory freed during
-        the turn back to the system.  A turn arriving stops it; the rest waits for the next pause.
+        the LLM's cache (see ``LlamaCppLlm.prefill``); a turn arriving stops it and the rest
+        waits for the next pause.  Then, once nothing is playing, give the heap memory freed
+        during the turn back to the system.
         """
         version = self.orch.memory.version
-        if self.llm is None or version == self._prefilled_version:
-            return
-        prefill = getattr(self.llm, "prefill", None)
-        if prefill is not None:
-            messages = self.orch.idle_prompt(self.llm)
-            n = prefill(messages, should_stop=lambda: not self.inbox.empty() or self._stop.is_set())
-            if n:
-                log.debug("llm: prefilled %d tokens between turns", n)
-            if not self.inbox.empty():
-                return
-        self._prefilled_version = version
-        # Without this RSS grew 1127 -> 1378 MB over 50 bench turns (+22 %): glibc kept what
-        # onnxruntime, CTranslate2 and numpy freed.  With it: +1 % over 30 turns, no slower.
-        log.debug("heap trimmed in %.1f ms", 1000 * release_free_memory())
+        if self.llm is not None and version != self._prefilled_version:
+            prefill = getattr(self.llm, "prefill", None)
+            if prefill is not None:
+                messages = self.orch.idle_prompt(self.llm)
+                n = prefill(messages, should_stop=lambda: not self.inbox.empty() or self._stop.is_set())
+                if n:
+                    log.debug("llm: prefilled %d tokens between turns", n)
+                if not self.inbox.empty():
+                    return
+            self._prefilled_version = version
+            self._trim_pending = True
+        if self._trim_pending and self.orch.is_idle():
+            # Not while audio plays: malloc_trim holds each malloc arena's lock for a moment.
+            # Without it RSS grew 1127 -> 1378 MB over 50 bench turns (+22 %): glibc kept what
+            # onnxruntime, CTranslate2 and numpy freed.  With it: +3.7 % over 50 turns, no slower.
+            self._trim_pending = False
+            log.debug("heap trimmed in %.1f ms", 1000 * release_free_memory())
 
     def handle(self, tr: Transcript) -> None:
         assert self.llm is not None

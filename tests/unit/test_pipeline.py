@@ -351,3 +351,19 @@ def test_idle_llm_prefills_the_conversation_and_moves_a_full_window_between_turn
         assert idle[0] == {"role": "system", "content": "Be brief."} and idle[1]["role"] == "user"
     # the window outgrew the budget and moved while idle (the turns' prompts above never did)
     assert len(idle) < 1 + 2 * 5
+
+
+def test_heap_is_trimmed_between_turns_never_while_audio_plays(running, monkeypatch):
+    import app.pipeline.stages as stages
+
+    calls: list[bool] = []
+    orch = make_orchestrator()
+    monkeypatch.setattr(stages, "release_free_memory", lambda: calls.append(orch.is_idle()) or 0.0)
+    running(orch)
+    feed(orch, np.concatenate([silence(0.3), speech(0.5), silence(1.0)]))
+    wait_for(lambda: orch.finished, 10)
+    wait_for(lambda: calls)
+    assert all(calls)  # every trim happened with nothing heard, queued or playing
+    n = len(calls)
+    feed(orch, silence(0.5))
+    assert len(calls) == n  # once per change of the conversation, not every idle moment
