@@ -215,9 +215,15 @@ class LlmWorker(Worker):
             prefill = getattr(self.llm, "prefill", None)
             if prefill is not None:
                 messages = self.orch.idle_prompt(self.llm)
+                t0 = time.perf_counter()
                 n = prefill(messages, should_stop=lambda: not self.inbox.empty() or self._stop.is_set())
                 if n:
-                    log.debug("llm: prefilled %d tokens between turns", n)
+                    log.debug(
+                        "llm: prefilled %d tokens between turns in %.0f ms%s",
+                        n,
+                        1000 * (time.perf_counter() - t0),
+                        "" if self.inbox.empty() else " (stopped: a turn arrived)",
+                    )
                 if not self.inbox.empty():
                     return
             self._prefilled_version = version
