@@ -72,8 +72,50 @@ class SampleClock:
         return start, jumped
 
 
-class MicCapture:
+class _PortAudioStream:
+    """What the microphone and the speaker share: own one PortAudio stream, start it (closed
+    again when it will not start), stop it, and notice when it ends without being asked to."""
+
+    ended_reason = "the audio stream stopped"
+
+    def __init__(self) -> None:
+        self._stream: Any = None
+        self._closing = False
+        self.failed = threading.Event()
+        self.fail_reason = ""
+        self.last_callback = 0.0
+        self.callbacks = 0
+
+    def _start_stream(self, stream: Any) -> None:
+        try:
+            self.last_callback = time.perf_counter()
+            self._closing = False
+            stream.start()
+        except Exception:
+            _quiet_close(stream)
+            raise
+        self._stream = stream
+
+    def _close_stream(self) -> None:
+        self._closing = True
+        stream, self._stream = self._stream, None
+        if stream is not None:
+            _quiet_close(stream)
+
+    @property
+    def running(self) -> bool:
+        return self._stream is not None and not self.failed.is_set()
+
+    def _finished(self) -> None:
+        if not self._closing:
+            self.fail_reason = self.ended_reason
+            self.failed.set()
+
+
+class MicCapture(_PortAudioStream):
     """One input stream to 16 kHz mono blocks; ``start()`` raises ``AudioUnavailable`` with one sentence."""
+
+    ended_reason = "the microphone stream stopped"
 
     def __init__(
         self,
@@ -86,6 +128,7 @@ class MicCapture:
         sd: Any | None = None,
         max_queue: int = 400,
     ) -> None:
+        super().__init__()
         self.on_audio = on_audio
         self.device = device
         self.want_rate = rate
@@ -95,14 +138,8 @@ class MicCapture:
         self.rate = 0
         self.channels = 0
         self._q: queue.Queue[tuple[np.ndarray, float]] = queue.Queue(maxsize=max_queue)
-        self._stream: Any = None
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
-        self._closing = False
-        self.failed = threading.Event()
-        self.fail_reason = ""
-        self.last_callback = 0.0
-        self.callbacks = 0
         self.overflows = 0
         self.dropped_blocks = 0
         self.samples_out = 0
@@ -139,29 +176,15 @@ class MicCapture:
             callback=self._callback,
             finished_callback=self._finished,
         )
-        try:
-            self.last_callback = time.perf_counter()
-            self._closing = False
-            stream.start()
-        except Exception:
-            _quiet_close(stream)
-            raise
-        self._stream = stream
+        self._start_stream(stream)
 
     def stop(self) -> None:
         """Stop and close (safe to call twice, and after a failure)."""
-        self._closing = True
-        stream, self._stream = self._stream, None
-        if stream is not None:
-            _quiet_close(stream)
+        self._close_stream()
         self._stop.set()
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=2)
         self._thread = None
-
-    @property
-    def running(self) -> bool:
-        return self._stream is not None and not self.failed.is_set()
 
     # ---------------- PortAudio thread: copy and enqueue only ----------------
     def _callback(self, indata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
@@ -186,11 +209,6 @@ class MicCapture:
                 self._q.put_nowait(item)
             except queue.Full:
                 self.dropped_blocks += 1
-
-    def _finished(self) -> None:
-        if not self._closing:
-            self.fail_reason = "the microphone stream stopped"
-            self.failed.set()
 
     # ---------------- worker thread: mix, resample, timestamp, deliver ----------------
     def _run(self) -> None:

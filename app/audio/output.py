@@ -16,14 +16,13 @@ from __future__ import annotations
 
 import logging
 import math
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
-from app.audio.capture import _quiet_close, _short
+from app.audio.capture import _PortAudioStream, _short
 from app.audio.devices import (
     OUTPUT,
     AudioUnavailable,
@@ -62,8 +61,10 @@ class _RateAdapter:
         return out
 
 
-class SpeakerOutput:
+class SpeakerOutput(_PortAudioStream):
     """One output stream fed from a ``PlaybackBuffer``; ``start()`` raises ``AudioUnavailable``."""
+
+    ended_reason = "the speaker stream stopped"
 
     def __init__(
         self,
@@ -77,6 +78,7 @@ class SpeakerOutput:
         gate: Any = None,
         sd: Any | None = None,
     ) -> None:
+        super().__init__()
         self.buffer = buffer
         self.device = device
         self.want_rate = rate or buffer.sample_rate
@@ -89,12 +91,6 @@ class SpeakerOutput:
         self.channels = 0
         self.paused = False
         self._adapter: _RateAdapter | None = None
-        self._stream: Any = None
-        self._closing = False
-        self.failed = threading.Event()
-        self.fail_reason = ""
-        self.last_callback = 0.0
-        self.callbacks = 0
         self.underflows = 0
         self.audible_until = 0.0  # perf_counter time when the last non-silent block ends at the speaker
         self._latency_s = 0.05
@@ -127,25 +123,11 @@ class SpeakerOutput:
             callback=self._callback,
             finished_callback=self._finished,
         )
-        try:
-            self._latency_s = float(getattr(stream, "latency", 0.05) or 0.05)
-            self.last_callback = time.perf_counter()
-            self._closing = False
-            stream.start()
-        except Exception:
-            _quiet_close(stream)
-            raise
-        self._stream = stream
+        self._latency_s = float(getattr(stream, "latency", 0.05) or 0.05)
+        self._start_stream(stream)
 
     def stop(self) -> None:
-        self._closing = True
-        stream, self._stream = self._stream, None
-        if stream is not None:
-            _quiet_close(stream)
-
-    @property
-    def running(self) -> bool:
-        return self._stream is not None and not self.failed.is_set()
+        self._close_stream()
 
     # ---------------- PortAudio thread: copy only ----------------
     def _callback(self, outdata: np.ndarray, frames: int, time_info: Any, status: Any) -> None:
@@ -169,8 +151,3 @@ class SpeakerOutput:
             self.audible_until = t_play + frames / self.rate
         if self.tap is not None:
             self.tap(mono, t_play, self.rate)
-
-    def _finished(self) -> None:
-        if not self._closing:
-            self.fail_reason = "the speaker stream stopped"
-            self.failed.set()
