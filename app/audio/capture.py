@@ -78,13 +78,40 @@ class _PortAudioStream:
 
     ended_reason = "the audio stream stopped"
 
-    def __init__(self) -> None:
+    def __init__(
+        self,
+        device: DeviceInfo,
+        *,
+        rate: int | None,
+        channels: int | None,
+        latency: str | float,
+        sd: Any | None,
+    ) -> None:
+        self.device = device
+        self.want_rate = rate
+        self.want_channels = channels
+        self.latency = latency
+        self.sd = sd if sd is not None else load_sounddevice()
+        self.rate = 0
+        self.channels = 0
         self._stream: Any = None
         self._closing = False
         self.failed = threading.Event()
         self.fail_reason = ""
         self.last_callback = 0.0
         self.callbacks = 0
+
+    def _open(self, rate: int, channels: int) -> None:
+        raise NotImplementedError
+
+    def _open_device(self, kind: str, what: str) -> None:
+        """Open the device in the first format it accepts, or raise ``AudioUnavailable``."""
+        formats = stream_formats(
+            self.device, kind, rate=self.want_rate, channels=self.want_channels, sd=self.sd
+        )
+        last = open_first_format(self._open, formats, f"{what} {self.device.name!r}")
+        if self._stream is None:
+            raise AudioUnavailable(f"The {what} '{self.device.name}' could not be opened ({_short(last)}).")
 
     def _start_stream(self, stream: Any) -> None:
         try:
@@ -128,15 +155,8 @@ class MicCapture(_PortAudioStream):
         sd: Any | None = None,
         max_queue: int = 400,
     ) -> None:
-        super().__init__()
+        super().__init__(device, rate=rate, channels=channels, latency=latency, sd=sd)
         self.on_audio = on_audio
-        self.device = device
-        self.want_rate = rate
-        self.want_channels = channels
-        self.latency = latency
-        self.sd = sd if sd is not None else load_sounddevice()
-        self.rate = 0
-        self.channels = 0
         self._q: queue.Queue[tuple[np.ndarray, float]] = queue.Queue(maxsize=max_queue)
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
@@ -149,14 +169,7 @@ class MicCapture(_PortAudioStream):
 
     # ---------------- lifecycle ----------------
     def start(self) -> None:
-        formats = stream_formats(
-            self.device, INPUT, rate=self.want_rate, channels=self.want_channels, sd=self.sd
-        )
-        last = open_first_format(self._open, formats, f"microphone {self.device.name!r}")
-        if self._stream is None:
-            raise AudioUnavailable(
-                f"The microphone '{self.device.name}' could not be opened ({_short(last)})."
-            )
+        self._open_device(INPUT, "microphone")
         self._stop.clear()
         self._thread = threading.Thread(target=self._run, name="mic-capture", daemon=True)
         self._thread.start()

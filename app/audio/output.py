@@ -22,14 +22,10 @@ from typing import Any
 
 import numpy as np
 
-from app.audio.capture import _PortAudioStream, _short
+from app.audio.capture import _PortAudioStream
 from app.audio.devices import (
     OUTPUT,
-    AudioUnavailable,
     DeviceInfo,
-    load_sounddevice,
-    open_first_format,
-    stream_formats,
 )
 from app.audio.playback import PlaybackBuffer
 
@@ -78,17 +74,10 @@ class SpeakerOutput(_PortAudioStream):
         gate: Any = None,
         sd: Any | None = None,
     ) -> None:
-        super().__init__()
+        super().__init__(device, rate=rate or buffer.sample_rate, channels=channels, latency=latency, sd=sd)
         self.buffer = buffer
-        self.device = device
-        self.want_rate = rate or buffer.sample_rate
-        self.want_channels = channels
-        self.latency = latency
         self.tap = tap
         self.gate = gate  # anything with a ``paused`` attribute (the barge-in gate)
-        self.sd = sd if sd is not None else load_sounddevice()
-        self.rate = 0
-        self.channels = 0
         self.paused = False
         self._adapter: _RateAdapter | None = None
         self.underflows = 0
@@ -97,12 +86,7 @@ class SpeakerOutput(_PortAudioStream):
 
     # ---------------- lifecycle ----------------
     def start(self) -> None:
-        formats = stream_formats(
-            self.device, OUTPUT, rate=self.want_rate, channels=self.want_channels, sd=self.sd
-        )
-        last = open_first_format(self._open, formats, f"speaker {self.device.name!r}")
-        if self._stream is None:
-            raise AudioUnavailable(f"The speaker '{self.device.name}' could not be opened ({_short(last)}).")
+        self._open_device(OUTPUT, "speaker")
         log.info(
             "speaker %r open at %d Hz, %d channel(s)%s",
             self.device.name,
