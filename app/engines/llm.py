@@ -64,7 +64,6 @@ class LlamaCppLlm:
         self.n_ctx = n_ctx
         self.tokens_generated = 0
         self.decode_seconds = 0.0
-        self.prefilled_tokens = 0
         self._formatter: Any = None
         self.llm = Llama(
             model_path=str(model_path),
@@ -131,7 +130,6 @@ class LlamaCppLlm:
             part = tokens[i : i + PREFILL_BATCH]
             llm.eval(part)
             done += len(part)
-        self.prefilled_tokens += done
         return done
 
     def warm_up(self, system_prompt: str) -> None:
