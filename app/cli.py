@@ -1,7 +1,8 @@
 """Headless commands: listen, transcribe, say, ask, models, selftest, eval-emotion, demo.
 
 Exit codes: 0 ok; 1 the engine failed at run time; 2 bad usage or unusable input
-file; 3 a model is missing or corrupt; 4 no usable audio device; 130 interrupted.
+file; 3 a model is missing or corrupt; 4 no usable audio device; 5 a native engine
+crashed (or hung) in its child-process preflight; 130 interrupted.
 """
 
 from __future__ import annotations
@@ -18,16 +19,30 @@ from app import __version__
 
 log = logging.getLogger("hearken")
 
-EXIT_OK, EXIT_RUNTIME, EXIT_INPUT, EXIT_MODEL, EXIT_AUDIO = 0, 1, 2, 3, 4
+EXIT_OK, EXIT_RUNTIME, EXIT_INPUT, EXIT_MODEL, EXIT_AUDIO, EXIT_NATIVE = 0, 1, 2, 3, 4, 5
+LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
 
 
 def _setup_logging(verbose: int) -> None:
+    """The console gets warnings (more with -v); the log file in the user log dir gets info and
+    native crashes (faulthandler), so a crash leaves its stacks where the message points."""
+    from logging.handlers import RotatingFileHandler
+
+    from app.preflight import enable_crash_log, log_file
+
     level = logging.WARNING - 10 * verbose
-    logging.basicConfig(
-        level=level, format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr
-    )
+    console = logging.StreamHandler(sys.stderr)
+    console.setLevel(level)
+    handlers: list[logging.Handler] = [console]
+    try:
+        handlers.append(RotatingFileHandler(log_file(), maxBytes=2_000_000, backupCount=2, encoding="utf-8"))
+        handlers[-1].setLevel(min(level, logging.INFO))
+    except OSError:
+        pass
+    logging.basicConfig(level=min(level, logging.INFO), format=LOG_FORMAT, handlers=handlers, force=True)
     for noisy in ("faster_whisper", "piper", "httpx"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))
+    enable_crash_log()
 
 
 def _fail(message: str, code: int) -> int:
@@ -169,6 +184,7 @@ def run(argv: list[str]) -> int:
     from app.engines.llm import LlmError
     from app.filemode import EngineStartError
     from app.models import ModelError
+    from app.preflight import NativeCrashError
 
     handler = {
         "listen": cmd_listen,
@@ -190,6 +206,8 @@ def run(argv: list[str]) -> int:
         return _fail(str(exc), EXIT_MODEL)
     except (AudioFileError, ConfigError) as exc:
         return _fail(str(exc), EXIT_INPUT)
+    except NativeCrashError as exc:
+        return _fail(str(exc), EXIT_NATIVE)
     except (EngineStartError, LlmError) as exc:
         return _fail(str(exc), EXIT_RUNTIME)
     except KeyboardInterrupt:
@@ -379,6 +397,9 @@ def cmd_assemble(args: argparse.Namespace) -> int:
     return EXIT_MODEL if bad else EXIT_OK
 
 
+SELFTEST_RECORDING = "selftest-recording.wav"  # a real person speaking (assets/README.md)
+
+
 def _question_wav(text: str, settings: Any) -> Any:
     """A spoken question made with the bundled voice, at 16 kHz (for demo and selftest)."""
     import numpy as np
@@ -418,28 +439,39 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_selftest(args: argparse.Namespace) -> int:
+    """Every native engine once in a child process (a crash becomes one sentence), then one spoken
+    turn from the bundled recording through the real engine, with this machine's latency."""
+    from app import paths
+    from app.audio.io import load_speech
     from app.engine import build_engine
     from app.filemode import run_files
+    from app.preflight import ENGINES, preflight, spec_for
 
     settings = _settings(args)
-    question = _question_wav("What is the capital of France?", settings)
     engine = build_engine(settings, record=False)
-    report = run_files(engine, [question], realtime=True)
-    turns = [t for t in report["turns"] if not t.get("dropped")]
-    problems = list(report["errors"])
+    report = preflight(spec_for(engine.models, settings), force=True)
+    names = {r: m.id for r, m in engine.models.items()}
+    for r in report.results:
+        what = names.get(r.key, ENGINES[r.key].label if r.key in ENGINES else r.key)
+        print(f"{'ok' if r.status == 'ok' else r.status:<7} {r.key:<7} {what} ({r.seconds:.2f} s)")
+    if not report.ok:
+        return _fail(report.message(), EXIT_NATIVE)
+    question = load_speech(paths.resource("assets", SELFTEST_RECORDING))
+    report_turns = run_files(engine, [question], realtime=True)
+    turns = [t for t in report_turns["turns"] if not t.get("dropped")]
+    problems = list(report_turns["errors"])
     if not turns:
         problems.append("no turn was recognised")
     elif not turns[0]["assistant_text"]:
         problems.append("the assistant gave no answer")
     elif turns[0]["latency_ms"]["voice_to_voice"] is None:
         problems.append("no audio was played")
-    for role, m in engine.models.items():
-        print(f"ok  {role:<4} {m.id}")
     if problems:
         return _fail("selftest failed: " + "; ".join(problems), EXIT_RUNTIME)
     t = turns[0]
-    print(f"ok  turn: {t['user_text']!r} -> {t['assistant_text']!r} ({t['latency_ms']['voice_to_voice']} ms)")
-    print("selftest passed")
+    v2v = t["latency_ms"]["voice_to_voice"]
+    print(f"ok      turn    {t['user_text']!r} -> {t['assistant_text']!r}")
+    print(f"selftest passed: Hearken answers {v2v} ms after you stop speaking on this computer ({report.cpu})")
     return EXIT_OK
 
 

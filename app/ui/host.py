@@ -59,7 +59,7 @@ class EngineReady:
 
 @dataclass(frozen=True)
 class LoadFailed:
-    kind: str  # "model" | "input" | "runtime"
+    kind: str  # "model" | "input" | "native" | "runtime"
     message: str  # one clear line
     epoch: int
 
@@ -216,6 +216,12 @@ def _default_build(settings: Settings) -> Any:
     return build_engine(settings)
 
 
+def _default_preflight(models: dict[str, Any], settings: Settings) -> Any:
+    from app.preflight import ensure_preflight
+
+    return ensure_preflight(models, settings)
+
+
 class EngineHost:
     """Builds and runs one engine at a time on background threads; never blocks its caller."""
 
@@ -226,9 +232,13 @@ class EngineHost:
         build: Callable[[Settings], Any] = _default_build,
         audio_factory: Callable[[], AudioLink] | None = None,
         ready_timeout_s: float = 600.0,
+        preflight: Callable[[dict[str, Any], Settings], Any] | None = None,
     ) -> None:
         self.settings = settings
         self.build = build
+        # The native engines' child-process check (first start, after an update); real engines only.
+        self.preflight = preflight if preflight is not None else _default_preflight
+        self.first_run_note = ""  # the first-start verdict, shown by the window once ready
         self.audio_factory = audio_factory or (lambda: VirtualAudio())
         self.ready_timeout_s = ready_timeout_s
         self.events: queue.SimpleQueue[object] = queue.SimpleQueue()
@@ -323,6 +333,7 @@ class EngineHost:
     def _load(self, epoch: int, cancel: threading.Event, settings: Settings) -> None:
         from app.audio.io import AudioFileError
         from app.models import ModelError
+        from app.preflight import NativeCrashError
 
         t0 = time.perf_counter()
         self.load_started = t0
@@ -333,6 +344,18 @@ class EngineHost:
             if load is not None:
                 load()
             engine = self.build(settings)
+            models = getattr(engine, "models", None)
+            if models and isinstance(models, dict):
+                self.events.put(LoadProgress("Checking each engine on this computer…", 0, 5, epoch))
+                checked = self.preflight(models, settings)
+                if checked is not None and not getattr(checked, "cached", True):
+                    self.first_run_note = (
+                        f"First start on this computer ({checked.cpu}): every engine ran once in a "
+                        f"separate process and passed ({checked.seconds:.1f} s)."
+                    )
+        except NativeCrashError as exc:
+            self._failed(epoch, "native", str(exc))
+            return
         except ModelError as exc:
             self._failed(epoch, "model", str(exc))
             return

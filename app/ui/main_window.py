@@ -601,6 +601,10 @@ class MainWindow(QMainWindow):
         self.engine_state = "ready"
         self.progress.hide()
         self.show_status(f"Ready · models loaded in {seconds:.1f} s")
+        note = getattr(self.host, "first_run_note", "")
+        if note:  # the first start's verdict: every native engine ran once in a child process
+            self.host.first_run_note = ""
+            self.show_status(f"{note} Ready in {seconds:.1f} s.", 15000)
         names = _model_names(self.engine) if self.engine is not None else {}
         for role, label in self.model_labels.items():
             if role in names:
@@ -624,6 +628,9 @@ class MainWindow(QMainWindow):
                 "What to do: install what the message names (running “make run” in the Hearken folder "
                 "installs the default models), or pick another model in Settings, then press Retry."
             )
+        elif kind == "native":
+            title = "A part of Hearken crashed on this computer"
+            todo = "Hearken stopped before using it, so nothing else is affected. Retry checks it again."
         elif kind == "input":
             title = "The microphone file cannot be used"
             todo = "What to do: give --mic-file a WAV, FLAC, OGG or MP3 file with speech in it."

@@ -69,11 +69,13 @@ def make_window(qtbot, tmp_path: Path) -> Iterator[Callable[..., object]]:
         history: History | None = None,
         start: bool = True,
         wait_ready: bool = True,
+        preflight: Callable[..., object] | None = None,
     ) -> MainWindow:
         host = EngineHost(
             settings or fake_settings(),
             build=build or fake_build(),
             audio_factory=lambda: VirtualAudio(input_label="audio fed by the test"),
+            preflight=preflight,
         )
         window = MainWindow(
             host,

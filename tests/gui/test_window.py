@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PySide6.QtCore import Qt
@@ -148,6 +150,47 @@ def test_model_problem_shows_what_to_do(qtbot, make_window):
     assert window.banner_settings.isVisible() and window.banner_retry.isVisible()
     assert not window.talk_button.isEnabled()
     assert window.state.state == "error"
+
+
+def _with_models(build):
+    """A fake engine that claims real models, so the host runs its native preflight."""
+
+    def wrapped(settings):
+        from app.models import ResolvedModel
+
+        engine = build(settings)
+        engine.models = {"llm": ResolvedModel("llm", "test-llm", Path("m.gguf"), 1, "MIT", "test", True)}
+        return engine
+
+    return wrapped
+
+
+def test_a_native_crash_in_the_preflight_is_one_clear_banner(qtbot, make_window):
+    from app.preflight import EngineResult, NativeCrashError, PreflightReport
+
+    def crashing(models, settings):
+        result = EngineResult("llm", "crashed", detail="SIGSEGV (signal 11)", signal=-11)
+        raise NativeCrashError(PreflightReport([result], "Test CPU", 1.0, log_path="/logs/hearken.log"))
+
+    window = make_window(build=_with_models(fake_build()), preflight=crashing, wait_ready=False)
+    qtbot.waitUntil(window.banner.isVisible, timeout=5000)
+    assert window.banner_title.text() == "A part of Hearken crashed on this computer"
+    text = window.banner_text.text()
+    assert "The language model (llama.cpp) crashed (SIGSEGV (signal 11))" in text
+    assert "/logs/hearken.log" in text and "--llm-server-url" in text
+    assert window.banner_retry.isVisible() and not window.talk_button.isEnabled()
+    assert window.state.state == "error"
+
+
+def test_the_first_start_says_every_engine_was_checked(qtbot, make_window):
+    from app.preflight import EngineResult, PreflightReport
+
+    def passed(models, settings):
+        return PreflightReport([EngineResult("llm", "ok", 0.5)], "Test CPU", 2.5, cached=False)
+
+    window = make_window(build=_with_models(fake_build()), preflight=passed)
+    assert "First start on this computer (Test CPU)" in window.status_text.text()
+    assert "passed (2.5 s)" in window.status_text.text()
 
 
 def test_controls_wait_for_the_models(qtbot, make_window):

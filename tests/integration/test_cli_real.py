@@ -55,10 +55,17 @@ def test_models_lists_every_role_verified():
     assert all(r["verified"] is True for r in rows)
 
 
-def test_selftest_passes():
+def test_selftest_runs_each_native_engine_in_a_child_then_a_real_turn():
     res = run_cli("selftest", timeout=240)
     assert res.returncode == 0, res.stdout + res.stderr
-    assert "selftest passed" in res.stdout
+    lines = res.stdout.splitlines()
+    for key in ("vad", "stt", "llm", "tts", "emotion", "echo"):
+        assert any(line.split()[:2] == ["ok", key] for line in lines), res.stdout
+    assert "thunderstorm" in res.stdout.lower()  # the bundled recording was heard
+    verdict = lines[-1]
+    assert verdict.startswith("selftest passed: Hearken answers "), res.stdout
+    assert int(verdict.split("answers ")[1].split(" ms")[0]) > 0
+    assert "Traceback" not in res.stderr
 
 
 def test_noise_makes_no_turn(tmp_path):
