@@ -1,8 +1,38 @@
 #!/usr/bin/env bash
-# Builds dist/hearken/ (a one-folder app) with PyInstaller; needs binutils (objdump).
+# `make package`: from a clean clone, the one-folder app (dist/hearken/), a .deb and a .tar.gz.
+#   1. the README set-up (Debian packages, pinned .venv, portable llama.cpp, models)
+#   2. the default models, joined and sha256-verified, staged for the bundle
+#   3. PyInstaller (pinned in constraints.txt) builds dist/hearken/
+#   4. a smoke test of the frozen app (its native preflight: every engine once, in a child)
+#   5. dist/hearken_<version>_<arch>.deb and dist/hearken-<version>-linux-<machine>.tar.gz
 set -euo pipefail
 cd "$(dirname "$0")/.."
 VENV=${VENV:-.venv}
-"$VENV/bin/pip" install -q "pyinstaller>=6.6"
-"$VENV/bin/pyinstaller" --noconfirm --clean --distpath dist --workpath build/pyinstaller packaging/hearken.spec
-echo "built: dist/hearken/hearken  (try: dist/hearken/hearken selftest)"
+export VENV
+start=$(date +%s)
+
+bash scripts/setup.sh
+"$VENV/bin/pip" install -q -c constraints.txt pyinstaller pyinstaller-hooks-contrib
+
+echo "== staging the default models (sha256-verified)"
+rm -rf build/models
+"$VENV/bin/python" packaging/stage_models.py build/models
+
+echo "== PyInstaller"
+HEARKEN_STAGED_MODELS="$PWD/build/models" "$VENV/bin/pyinstaller" --noconfirm --clean --log-level WARN \
+  --distpath dist --workpath build/pyinstaller packaging/hearken.spec
+
+echo "== smoke test of the frozen app"
+smoke_home=$(mktemp -d)
+trap 'rm -rf "$smoke_home"' EXIT
+HEARKEN_HOME="$smoke_home" QT_QPA_PLATFORM=offscreen dist/hearken/hearken --version
+HEARKEN_HOME="$smoke_home" dist/hearken/hearken models --verify
+HEARKEN_HOME="$smoke_home" dist/hearken/hearken selftest  # every native engine, then a spoken turn
+
+bash packaging/make_deb.sh
+version=$("$VENV/bin/python" -c 'import app; print(app.__version__)')
+tarball="dist/hearken-$version-linux-$(uname -m).tar.gz"
+tar -C dist -I "gzip -1" -cf "$tarball" hearken
+echo "== built in $(( $(date +%s) - start )) s:"
+du -sh dist/hearken
+ls -la dist/*.deb "$tarball"
