@@ -471,7 +471,7 @@ def cmd_selftest(args: argparse.Namespace) -> int:
     t = turns[0]
     v2v = t["latency_ms"]["voice_to_voice"]
     print(f"ok      turn    {t['user_text']!r} -> {t['assistant_text']!r}")
-    print(f"selftest passed: Hearken answers {v2v} ms after you stop speaking on this computer ({report.cpu})")
+    print(f"selftest passed: Hearken answers {v2v:.0f} ms after you stop speaking on this computer ({report.cpu})")
     return EXIT_OK
 
 

@@ -42,9 +42,11 @@ def test_say_cleans_markdown_and_emoji(tmp_path):
 
 
 def test_ask_streams_an_answer():
-    res = run_cli("ask", "What is two plus two? Answer with the number only.")
+    # Not arithmetic: the 0.5B model answers "Three" to "two plus two" with these pinned packages
+    # (both llama.cpp builds); exact arithmetic is a skill's job, not the LLM's.
+    res = run_cli("ask", "What is the capital of France? Answer in one word.")
     assert res.returncode == 0, res.stderr
-    assert "4" in res.stdout or "four" in res.stdout.lower()
+    assert "paris" in res.stdout.lower()
 
 
 def test_models_lists_every_role_verified():
