@@ -2,7 +2,8 @@
 
 Exit codes: 0 ok; 1 the engine failed at run time; 2 bad usage or unusable input
 file; 3 a model is missing or corrupt; 4 no usable audio device; 5 a native engine
-crashed (or hung) in its child-process preflight; 130 interrupted.
+crashed (or hung) in its child-process preflight; 6 no display for the window;
+130 interrupted.
 """
 
 from __future__ import annotations

@@ -19,7 +19,7 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-EXIT_OK, EXIT_RUNTIME, EXIT_INPUT, EXIT_MODEL, EXIT_DISPLAY = 0, 1, 2, 3, 4
+EXIT_OK, EXIT_RUNTIME, EXIT_INPUT, EXIT_MODEL, EXIT_DISPLAY = 0, 1, 2, 3, 6  # as app.cli; 4 is audio, 5 native
 SCREENSHOT_SETTLE_MS = 600  # let the last bubble, the meters and the plot paint
 
 

@@ -21,12 +21,12 @@ def test_no_display_is_one_clear_sentence():
     assert "DISPLAY is not set" in launch.display_problem(env={"QT_QPA_PLATFORM": "xcb"}, platform="linux")
 
 
-def test_run_gui_without_display_returns_4(monkeypatch, capsys):
+def test_run_gui_without_display_returns_6(monkeypatch, capsys):
     for var in ("DISPLAY", "WAYLAND_DISPLAY", "QT_QPA_PLATFORM"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.setattr(launch.sys, "platform", "linux")
     code = launch.run_gui(argparse.Namespace(mic_file=None, quit_after_turns=None, screenshot=None))
-    assert code == 4
+    assert code == 6  # EXIT_DISPLAY: not 4, which means "no usable audio device"
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "no display" in err
 
