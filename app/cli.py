@@ -21,7 +21,7 @@ from app import __version__
 log = logging.getLogger("hearken")
 
 EXIT_OK, EXIT_RUNTIME, EXIT_INPUT, EXIT_MODEL, EXIT_AUDIO, EXIT_NATIVE = 0, 1, 2, 3, 4, 5
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+LOG_FORMAT = "%(asctime)s %(levelname)s [turn %(turn)s] %(threadName)s %(name)s: %(message)s"
 
 
 def _setup_logging(verbose: int) -> None:
@@ -29,6 +29,7 @@ def _setup_logging(verbose: int) -> None:
     native crashes (faulthandler), so a crash leaves its stacks where the message points."""
     from logging.handlers import RotatingFileHandler
 
+    from app.logs import TurnFilter
     from app.preflight import enable_crash_log, log_file
 
     level = logging.WARNING - 10 * verbose
@@ -40,6 +41,8 @@ def _setup_logging(verbose: int) -> None:
         handlers[-1].setLevel(min(level, logging.INFO))
     except OSError:
         pass
+    for handler in handlers:
+        handler.addFilter(TurnFilter())
     logging.basicConfig(level=min(level, logging.INFO), format=LOG_FORMAT, handlers=handlers, force=True)
     for noisy in ("faster_whisper", "piper", "httpx"):
         logging.getLogger(noisy).setLevel(max(level, logging.WARNING))

@@ -8,6 +8,8 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+from app.logs import set_turn
+
 log = logging.getLogger(__name__)
 
 _STOP = object()
@@ -137,6 +139,7 @@ class Worker:
             if gen is not None and self.is_stale is not None and self.is_stale(gen):
                 continue
             self.busy = True
+            set_turn(getattr(item, "turn_id", None))  # every log line of this item names its turn
             try:
                 self.handle(item)
             except Exception as exc:  # noqa: BLE001 - a worker survives bad input
@@ -145,3 +148,4 @@ class Worker:
                     self.on_error(self.name, exc)
             finally:
                 self.busy = False
+                set_turn(None)
