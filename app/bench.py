@@ -1235,9 +1235,9 @@ BENCH_SEED = 20261129
 def _settings_from(args: argparse.Namespace) -> Settings:
     """The user's settings, with a fixed LLM seed unless they chose one: both phases then give
     the same answers to the same prompts, and two runs of the bench compare like with like."""
-    from app.cli import _settings
+    from app.config import settings_from_args
 
-    settings = _settings(args)
+    settings = settings_from_args(args)
     if settings.llm_seed < 0:
         settings = settings.updated({"llm_seed": BENCH_SEED})
     return settings
@@ -1282,7 +1282,7 @@ def run_bench(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """``python -m app.bench``: the same command with a few extra knobs for experiments."""
-    from app.cli import _add_model_flags
+    from app.config import add_setting_flags
 
     p = argparse.ArgumentParser(prog="python -m app.bench")
     p.add_argument("--corpus", type=Path)
@@ -1298,7 +1298,7 @@ def main(argv: list[str] | None = None) -> int:
         default=QUIET_WAIT_S,
         help="before each question wait up to S s for other processes to calm down (0: never)",
     )
-    _add_model_flags(p)
+    add_setting_flags(p)
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, stream=sys.stderr)
     return run_bench(args)

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from app import __version__
+from app.config import add_setting_flags, settings_from_args
 
 log = logging.getLogger("hearken")
 
@@ -54,48 +55,6 @@ def _fail(message: str, code: int) -> int:
     return code
 
 
-# Command-line flags that map one to one onto Settings fields.
-SETTING_FLAGS = (
-    "profile",
-    "stt_model",
-    "llm_model",
-    "tts_voice",
-    "vad_model",
-    "system_prompt",
-    "max_reply_tokens",
-    "hotwords",
-    "llm_server_url",
-    "llm_server_model",
-    "end_of_turn_silence_ms",
-    "speaking_rate",
-    "echo_mode",
-)
-
-
-def _settings(args: argparse.Namespace) -> Any:
-    from app.config import load_settings
-
-    cli = {k: getattr(args, k, None) for k in SETTING_FLAGS}
-    return load_settings(cli, Path(args.config) if getattr(args, "config", None) else None)
-
-
-def _add_model_flags(p: argparse.ArgumentParser) -> None:
-    g = p.add_argument_group("models and settings")
-    g.add_argument("--profile", choices=["fast", "quality"], help="model set from the catalog")
-    g.add_argument("--stt-model", help="path to a CTranslate2 Whisper model folder")
-    g.add_argument("--llm-model", help="path to a GGUF chat model")
-    g.add_argument("--tts-voice", help="path to a piper voice .onnx (its .onnx.json beside it)")
-    g.add_argument("--vad-model", help="path to a Silero VAD .onnx")
-    g.add_argument("--llm-server-url", help="use an OpenAI-compatible server instead of in-process llama.cpp")
-    g.add_argument("--llm-server-model", help="model name to ask the server for")
-    g.add_argument("--system-prompt", help="replace the default system prompt")
-    g.add_argument("--max-reply-tokens", type=int, help="cap on the length of each reply")
-    g.add_argument("--hotwords", help="domain terms to help speech recognition, e.g. 'ComfyUI'")
-    g.add_argument("--end-of-turn-silence-ms", type=int, help="silence that ends a turn")
-    g.add_argument("--speaking-rate", type=float, help="1.0 normal, 1.2 faster")
-    g.add_argument("--config", help="config file (TOML) instead of the one in the user config dir")
-
-
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="hearken", description="Private, offline voice assistant.")
     p.add_argument("--version", action="version", version=f"hearken {__version__}")
@@ -118,7 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
         choices=["auto", "headset", "speakers", "half-duplex"],
         help="echo handling on open speakers (default: measured)",
     )
-    _add_model_flags(s)
+    add_setting_flags(s)
 
     s = sub.add_parser("gui", help="open the desktop app (the default when no command is given)")
     s.add_argument(
@@ -126,7 +85,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     s.add_argument("--quit-after-turns", type=int, help="close after this many answered turns")
     s.add_argument("--screenshot", type=Path, help="save a screenshot of the window after the last turn")
-    _add_model_flags(s)
+    add_setting_flags(s)
 
     s = sub.add_parser("devices", help="list the sound devices")
 
@@ -138,37 +97,37 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", type=Path, help="write the figures as JSON here")
     s.add_argument("--plot", type=Path, help="draw per-stage bars and latency over turns (PNG)")
     s.add_argument("--no-baseline", action="store_true", help="skip the plain-cascade baseline")
-    _add_model_flags(s)
+    add_setting_flags(s)
 
     s = sub.add_parser("transcribe", help="print the VAD-segmented transcript of a file")
     s.add_argument("file", type=Path)
     s.add_argument("--channel", type=int)
-    _add_model_flags(s)
+    add_setting_flags(s)
 
     s = sub.add_parser("say", help="speak text into a WAV file")
     s.add_argument("text")
     s.add_argument("--out", type=Path, required=True)
-    _add_model_flags(s)
+    add_setting_flags(s)
 
     s = sub.add_parser("ask", help="print the assistant's streamed answer to a typed question")
     s.add_argument("text")
-    _add_model_flags(s)
+    add_setting_flags(s)
 
     s = sub.add_parser("models", help="list the models of each role and check them")
     s.add_argument("--verify", action="store_true", help="hash every file now, ignoring cached checks")
     s.add_argument("--json", action="store_true")
-    _add_model_flags(s)
+    add_setting_flags(s)
 
     s = sub.add_parser("assemble", help="join chunked model weights into the cache (run by the installer)")
-    _add_model_flags(s)
+    add_setting_flags(s)
 
     s = sub.add_parser("selftest", help="load every model and run one spoken turn end to end")
-    _add_model_flags(s)
+    add_setting_flags(s)
 
     s = sub.add_parser("demo", help="speak a question, answer it, and write the answer to a WAV file")
     s.add_argument("--out", type=Path, help="folder for the answer (default: the user data dir)")
     s.add_argument("--question", default="What is the capital of France?")
-    _add_model_flags(s)
+    add_setting_flags(s)
 
     s = sub.add_parser("eval-emotion", help="evaluate the emotion tagger on a labelled folder")
     s.add_argument("dir", type=Path)
@@ -264,7 +223,7 @@ def cmd_listen(args: argparse.Namespace) -> int:
     if not args.files:
         return _fail("give one or more audio files, or --mic for a live conversation", EXIT_INPUT)
     audios = _load_inputs(args.files, args.channel)
-    settings = _settings(args)
+    settings = settings_from_args(args)
     engine = build_engine(settings, record=args.out is not None)
     report = run_files(
         engine,
@@ -303,7 +262,7 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
     from app.pipeline.text import is_probably_hallucination
     from app.pipeline.turns import Emit, TurnDetector, TurnParams
 
-    settings = _settings(args)
+    settings = settings_from_args(args)
     audio = load_speech(args.file, args.channel)
     vad = SileroVad(resolve("vad", settings).path)
     stt = WhisperStt(resolve("stt", settings).path, threads=settings.stt_threads, language=settings.language)
@@ -335,7 +294,7 @@ def cmd_say(args: argparse.Namespace) -> int:
     from app.models import resolve
     from app.pipeline.text import clean_for_speech
 
-    settings = _settings(args)
+    settings = settings_from_args(args)
     tts_model = resolve("tts", settings)
     tts = PiperTts(tts_model.path, tts_model.config_path, speaking_rate=settings.speaking_rate)
     text = clean_for_speech(args.text)
@@ -351,7 +310,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from app.engine import make_factories
     from app.models import resolve
 
-    settings = _settings(args)
+    settings = settings_from_args(args)
     models = {} if settings.llm_server_url else {"llm": resolve("llm", settings)}
     llm = make_factories(settings, models).llm()
     messages = [{"role": "system", "content": settings.system_prompt}, {"role": "user", "content": args.text}]
@@ -372,7 +331,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 def cmd_models(args: argparse.Namespace) -> int:
     from app.models import describe_models
 
-    settings = _settings(args)
+    settings = settings_from_args(args)
     rows = describe_models(settings, full_verify=args.verify)
     if args.json:
         print(json.dumps(rows, indent=2, default=str))
@@ -391,7 +350,7 @@ def cmd_models(args: argparse.Namespace) -> int:
 def cmd_assemble(args: argparse.Namespace) -> int:
     from app.models import assemble_all, describe_models
 
-    settings = _settings(args)
+    settings = settings_from_args(args)
     assemble_all(settings)
     rows = describe_models(settings, full_verify=False)
     bad = [r for r in rows if r.get("error")]
@@ -423,7 +382,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from app.engine import build_engine
     from app.filemode import run_files
 
-    settings = _settings(args)
+    settings = settings_from_args(args)
     out = args.out or (paths.data_dir() / "demo")
     question = _question_wav(args.question, settings)
     print(f'asking: "{args.question}"')
@@ -451,7 +410,7 @@ def cmd_selftest(args: argparse.Namespace) -> int:
     from app.filemode import run_files
     from app.preflight import ENGINES, preflight, spec_for
 
-    settings = _settings(args)
+    settings = settings_from_args(args)
     engine = build_engine(settings, record=False)
     report = preflight(spec_for(engine.models, settings), force=True)
     names = {r: m.id for r, m in engine.models.items()}

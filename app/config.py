@@ -6,6 +6,7 @@ are ``HEARKEN_<FIELD>`` in upper case (for example ``HEARKEN_MAX_REPLY_TOKENS=80
 
 from __future__ import annotations
 
+import argparse
 import dataclasses
 import logging
 import os
@@ -169,3 +170,45 @@ def load_settings(cli: Mapping[str, Any] | None = None, path: Path | None = None
     if cli:
         settings = settings.updated(cli)
     return settings.validate()
+
+
+# Command-line flags that map one to one onto Settings fields (CLI, GUI launcher, bench).
+SETTING_FLAGS = (
+    "profile",
+    "stt_model",
+    "llm_model",
+    "tts_voice",
+    "vad_model",
+    "system_prompt",
+    "max_reply_tokens",
+    "hotwords",
+    "llm_server_url",
+    "llm_server_model",
+    "end_of_turn_silence_ms",
+    "speaking_rate",
+    "echo_mode",
+)
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    """Defaults < config file < environment < the command line's flags (``SETTING_FLAGS``)."""
+    cli = {k: getattr(args, k, None) for k in SETTING_FLAGS}
+    return load_settings(cli, Path(args.config) if getattr(args, "config", None) else None)
+
+
+def add_setting_flags(p: argparse.ArgumentParser) -> None:
+    """The model and behaviour flags every engine command takes."""
+    g = p.add_argument_group("models and settings")
+    g.add_argument("--profile", choices=["fast", "quality"], help="model set from the catalog")
+    g.add_argument("--stt-model", help="path to a CTranslate2 Whisper model folder")
+    g.add_argument("--llm-model", help="path to a GGUF chat model")
+    g.add_argument("--tts-voice", help="path to a piper voice .onnx (its .onnx.json beside it)")
+    g.add_argument("--vad-model", help="path to a Silero VAD .onnx")
+    g.add_argument("--llm-server-url", help="use an OpenAI-compatible server instead of in-process llama.cpp")
+    g.add_argument("--llm-server-model", help="model name to ask the server for")
+    g.add_argument("--system-prompt", help="replace the default system prompt")
+    g.add_argument("--max-reply-tokens", type=int, help="cap on the length of each reply")
+    g.add_argument("--hotwords", help="domain terms to help speech recognition, e.g. 'ComfyUI'")
+    g.add_argument("--end-of-turn-silence-ms", type=int, help="silence that ends a turn")
+    g.add_argument("--speaking-rate", type=float, help="1.0 normal, 1.2 faster")
+    g.add_argument("--config", help="config file (TOML) instead of the one in the user config dir")

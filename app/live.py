@@ -389,11 +389,11 @@ def listen_live(args: argparse.Namespace, say: Callable[[str], None] = log.info)
     """A live conversation through the sound card; ``say`` shows each line to the user."""
     _say = say
     """``hearken listen --mic``: talk through the sound card until Ctrl-C (or N answered turns)."""
-    from app.cli import _settings
+    from app.config import settings_from_args
     from app.engine import build_engine
     from app.filemode import build_report
 
-    settings = _settings(args)
+    settings = settings_from_args(args)
     try:
         sd = load_sounddevice()
         in_wanted = wanted_device(INPUT, getattr(args, "input_device", None), settings.input_device)

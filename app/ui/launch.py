@@ -64,15 +64,6 @@ class GuiRun:
     events: list[str] = field(default_factory=list)
 
 
-def _settings(args: argparse.Namespace) -> Any:
-    from app.cli import SETTING_FLAGS
-    from app.config import load_settings
-
-    cli = {k: getattr(args, k, None) for k in SETTING_FLAGS}
-    config = getattr(args, "config", None)
-    return load_settings(cli, Path(config) if config else None)
-
-
 def _audio_factory(args: argparse.Namespace, host_ref: list[Any]) -> Any:
     from app.ui.host import MicFileFinished, VirtualAudio
 
@@ -107,7 +98,9 @@ def create(args: argparse.Namespace, app: Any | None = None) -> GuiRun:
     app.setOrganizationName("Hearken")
     app.setDesktopFileName("hearken")
     app.setWindowIcon(app_icon())
-    settings = _settings(args)
+    from app.config import settings_from_args
+
+    settings = settings_from_args(args)
     ui_prefs = prefs.load_ui_prefs()
     colors = theme.apply(app, ui_prefs.theme)
     mic_file = getattr(args, "mic_file", None)
