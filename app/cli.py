@@ -198,7 +198,7 @@ def cmd_devices(args: argparse.Namespace) -> int:
 
 
 def cmd_bench(args: argparse.Namespace) -> int:
-    from app.bench import run_bench
+    from app.tools.bench import run_bench
 
     return run_bench(args)
 
@@ -439,7 +439,7 @@ def cmd_selftest(args: argparse.Namespace) -> int:
 
 
 def cmd_eval_emotion(args: argparse.Namespace) -> int:
-    from app.emotion_eval import evaluate, format_report
+    from app.tools.emotion_eval import evaluate, format_report
 
     if not args.dir.is_dir():
         return _fail(f"{args.dir}: not a folder", EXIT_INPUT)

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from app.bench import ORDERED_STAMPS, SEGMENT_NAMES, run_bench
+from app.tools.bench import ORDERED_STAMPS, SEGMENT_NAMES, run_bench
 
 pytestmark = pytest.mark.integration
 

@@ -10,9 +10,9 @@ import pytest
 import soxr
 
 from app.config import Settings
-from app.emotion_eval import evaluate, format_report
 from app.engines.emotion import EmotionTagger, _load_parselmouth
 from app.models import resolve
+from app.tools.emotion_eval import evaluate, format_report
 
 pytestmark = pytest.mark.integration
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from app.bench import EngineTurn, soak_figures
+from app.tools.bench import EngineTurn, soak_figures
 
 
 def _turn(index: int, item: int, first_token: float) -> EngineTurn:

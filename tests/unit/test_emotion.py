@@ -11,7 +11,6 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from app.emotion_eval import LABEL_MAP, arousal_of, evaluate, format_report, map_label
 from app.engines import emotion as em
 from app.engines.emotion import (
     TAGS,
@@ -23,6 +22,7 @@ from app.engines.emotion import (
     reply_style,
 )
 from app.pipeline.messages import EmotionTags, SpeechStyle
+from app.tools.emotion_eval import LABEL_MAP, arousal_of, evaluate, format_report, map_label
 
 SR = 16_000
 

@@ -6,7 +6,7 @@ Two phases on the same audio and the same models, one after the other in this pr
    pace exactly as the microphone path does (``app.filemode.FileFeeder`` with a
    ``VirtualSpeaker``), as one conversation (the corpus is cycled for ``--turns``).
    Every figure comes from the engine's own per-turn clock.  Timing proxies around
-   the *library* objects inside the engines (see ``app.bench_probe``) split each
+   the *library* objects inside the engines (see ``app.tools.bench_probe``) split each
    turn's critical path into library time and engine glue.
 2. **Baseline.** The plain sequential cascade, built from the same engine classes
    (``app.engine.make_factories``) and called directly on one thread: the same
@@ -286,7 +286,7 @@ class _MarkedFeeder(FileFeeder):
         self._push(np.zeros(n + (-n) % FRAME, dtype=np.float32))
 
     def _wait_quiet(self) -> None:
-        from app.bench_probe import OtherCpu
+        from app.tools.bench_probe import OtherCpu
 
         meter = OtherCpu()
         t0 = time.perf_counter()
@@ -504,7 +504,7 @@ def run_engine_phase(
     quiet_wait_s: float = 0.0,
 ) -> EnginePhase:
     """Plays ``sequence`` into a fresh engine as one conversation; ``prepare`` may adjust it first."""
-    from app.bench_probe import CpuShare, RssSampler, attach_library_timers, ru_maxrss_mb
+    from app.tools.bench_probe import CpuShare, RssSampler, attach_library_timers, ru_maxrss_mb
 
     engine = build_engine(settings)
     if prepare is not None:
@@ -771,7 +771,7 @@ class Baseline:
 
 
 def _wait_quiet(max_s: float) -> float:
-    from app.bench_probe import OtherCpu
+    from app.tools.bench_probe import OtherCpu
 
     meter = OtherCpu()
     t0 = time.perf_counter()
@@ -787,7 +787,7 @@ def _wait_quiet(max_s: float) -> float:
 def run_baseline(
     settings: Settings, items: list[CorpusItem], progress: Progress = _quiet, quiet_wait_s: float = 0.0
 ) -> list[BaselineTurn]:
-    from app.bench_probe import RssSampler
+    from app.tools.bench_probe import RssSampler
 
     base = Baseline(settings, progress)
     base.speaker.start()
@@ -831,7 +831,7 @@ def summarize(
     base: list[BaselineTurn] | None,
 ) -> dict[str, Any]:
     """All the figures: the JSON document (``public``) and the details for the table and plot."""
-    from app.bench_probe import machine
+    from app.tools.bench_probe import machine
 
     answered = [t for t in eng.turns if t.answered]
     v2v = [t.report["latency_ms"]["voice_to_voice"] for t in answered]
@@ -1268,7 +1268,7 @@ def run_bench(args: argparse.Namespace) -> int:
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(summary["public"], indent=2), encoding="utf-8")
     if getattr(args, "plot", None):
-        from app.bench_plot import draw
+        from app.ui.bench_plot import draw
 
         draw(summary, Path(args.plot))
     if getattr(args, "details", None):
@@ -1281,10 +1281,10 @@ def run_bench(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """``python -m app.bench``: the same command with a few extra knobs for experiments."""
+    """``python -m app.tools.bench``: the same command with a few extra knobs for experiments."""
     from app.config import add_setting_flags
 
-    p = argparse.ArgumentParser(prog="python -m app.bench")
+    p = argparse.ArgumentParser(prog="python -m app.tools.bench")
     p.add_argument("--corpus", type=Path)
     p.add_argument("--turns", type=int, default=20)
     p.add_argument("--json", type=Path)

@@ -1,4 +1,4 @@
-"""Latency levers, measured: ``python -m app.bench_levers``.
+"""Latency levers, measured: ``python -m app.tools.bench_levers``.
 
 Two kinds of measurement, both on the real models:
 
@@ -169,7 +169,7 @@ def wait_quiet(max_wait_s: float, threshold: float = 0.6) -> float:
 def run_variant(
     variant: Variant, base: Settings, turns: int, progress: Callable[[str], None]
 ) -> dict[str, Any]:
-    from app.bench import QUIET_WAIT_S, build_corpus, run_engine_phase, summarize
+    from app.tools.bench import QUIET_WAIT_S, build_corpus, run_engine_phase, summarize
 
     settings = base.updated(variant.settings).validate()
     corpus = build_corpus(settings, None)
@@ -416,10 +416,10 @@ def kv_study(turns: int, progress: Callable[[str], None]) -> dict[str, Any]:
     the same budget the orchestrator uses (n_ctx - max_reply_tokens - 16); the questions
     cycle through the bench corpus texts.
     """
-    from app.bench import CORPUS_TEXTS
     from app.engine import make_factories
     from app.models import resolve
     from app.pipeline.memory import Conversation
+    from app.tools.bench import CORPUS_TEXTS
 
     s = Settings()
     llm = make_factories(s, {"llm": resolve("llm", s)}).llm()
@@ -476,10 +476,10 @@ def component_study(reps: int, progress: Callable[[str], None]) -> dict[str, Any
     import copy
 
     import app.engines.stt as stt_mod
-    from app.bench import CORPUS_TEXTS, synth_corpus
     from app.engines.llm import LlamaCppLlm
     from app.models import resolve
     from app.pipeline.text import ClauseSplitter
+    from app.tools.bench import CORPUS_TEXTS, synth_corpus
 
     s = Settings()
     corpus = synth_corpus(s)
@@ -588,7 +588,7 @@ def component_study(reps: int, progress: Callable[[str], None]) -> dict[str, Any
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(prog="python -m app.bench_levers", description=__doc__)
+    p = argparse.ArgumentParser(prog="python -m app.tools.bench_levers", description=__doc__)
     p.add_argument("--turns", type=int, default=20)
     p.add_argument("--only", nargs="*", help=f"variants to run: {', '.join(VARIANTS)}")
     p.add_argument("--cutoffs", action="store_true", help="run the false cut-off study")

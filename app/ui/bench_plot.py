@@ -13,7 +13,7 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-# Keys are the serial pieces of the critical path (app.bench.SEGMENT_NAMES), bottom to top.
+# Keys are the serial pieces of the critical path (app.tools.bench.SEGMENT_NAMES), bottom to top.
 ENGINE_COLOURS = {
     "wait_and_stt": "#9aa5b1",
     "llm_to_first_clause": "#2f80ed",
@@ -33,11 +33,13 @@ BASELINE_COLOURS = {
 def _app() -> Any:
     if not os.environ.get("DISPLAY") and not os.environ.get("WAYLAND_DISPLAY"):
         os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-    from PySide6.QtGui import QGuiApplication
+    # A QApplication, not a bare QGuiApplication: a window opened later in the same process (the
+    # test suite) needs the widgets' application, and Qt allows one application per process.
+    from PySide6.QtWidgets import QApplication
 
-    app = QGuiApplication.instance()
+    app = QApplication.instance()
     if app is None:
-        app = QGuiApplication(["hearken-bench"])
+        app = QApplication(["hearken-bench"])
     return app
 
 
