@@ -257,8 +257,8 @@ def cmd_transcribe(args: argparse.Namespace) -> int:
     from app.audio.io import load_speech
     from app.engines.stt import WhisperStt
     from app.engines.vad import SileroVad
+    from app.messages import FRAME, SAMPLE_RATE
     from app.models import resolve
-    from app.pipeline.messages import FRAME, SAMPLE_RATE
     from app.pipeline.text import is_probably_hallucination
     from app.pipeline.turns import Emit, TurnDetector, TurnParams
 

@@ -14,7 +14,7 @@ import numpy as np
 
 from app.audio.io import write_wav
 from app.engine import Engine
-from app.pipeline.messages import FRAME, SAMPLE_RATE
+from app.messages import FRAME, SAMPLE_RATE
 
 log = logging.getLogger(__name__)
 

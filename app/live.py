@@ -172,7 +172,7 @@ class LiveAudio:
     def notify(self, message: str) -> None:
         log.info("%s", message)
         try:
-            from app.pipeline.messages import Notice
+            from app.messages import Notice
 
             self.orch.ui(Notice(message))
         except Exception:  # noqa: BLE001 - a notice must never break audio
@@ -366,7 +366,7 @@ def make_backchannel_classifier(engine: Any, settings: Any) -> BackchannelClassi
 
 
 def _drain_ui(orch: Any, on_turn: Callable[[dict[str, Any]], None], say: Callable[[str], None]) -> None:
-    from app.pipeline.messages import AssistantTurn, EngineError, Notice, TurnDone, UserTurn
+    from app.messages import AssistantTurn, EngineError, Notice, TurnDone, UserTurn
 
     while True:
         try:

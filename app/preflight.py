@@ -427,7 +427,7 @@ def _check_vad(item: dict[str, Any]) -> str:
     import numpy as np
 
     from app.engines.vad import SileroVad
-    from app.pipeline.messages import FRAME
+    from app.messages import FRAME
 
     vad = SileroVad(Path(item["path"]))
     rng = np.random.default_rng(0)

@@ -45,7 +45,7 @@ from app.audio.echo import (  # noqa: E402
     EchoProcessor,
     GateParams,
 )
-from app.pipeline.messages import SAMPLE_RATE  # noqa: E402
+from app.messages import SAMPLE_RATE  # noqa: E402
 
 log = logging.getLogger("echo_bench")
 

@@ -10,7 +10,7 @@ import numpy as np
 from app.audio.playback import PlaybackBuffer
 from app.config import Settings
 from app.engines.stt import SttResult
-from app.pipeline.messages import SAMPLE_RATE, SpeechStyle
+from app.messages import SAMPLE_RATE, SpeechStyle
 from app.pipeline.orchestrator import EngineFactories, Orchestrator
 
 

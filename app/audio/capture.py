@@ -30,7 +30,7 @@ from app.audio.devices import (
     stream_formats,
 )
 from app.audio.resample import StreamResampler
-from app.pipeline.messages import SAMPLE_RATE
+from app.messages import SAMPLE_RATE
 
 log = logging.getLogger(__name__)
 

@@ -37,7 +37,7 @@ import numpy as np
 
 from app.audio.capture import SampleClock
 from app.audio.resample import StreamResampler
-from app.pipeline.messages import SAMPLE_RATE
+from app.messages import SAMPLE_RATE
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ import numpy as np
 import soundfile as sf
 
 from app.audio.resample import resample
-from app.pipeline.messages import SAMPLE_RATE
+from app.messages import SAMPLE_RATE
 
 log = logging.getLogger(__name__)
 

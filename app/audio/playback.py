@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from app.pipeline.messages import AudioChunk, EndOfReply
+from app.messages import AudioChunk, EndOfReply
 
 log = logging.getLogger(__name__)
 

@@ -39,7 +39,7 @@ from typing import Any
 
 import numpy as np
 
-from app.pipeline.messages import EmotionTags, SpeechStyle
+from app.messages import EmotionTags, SpeechStyle
 
 log = logging.getLogger(__name__)
 

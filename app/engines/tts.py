@@ -9,7 +9,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from app.pipeline.messages import SpeechStyle
+from app.messages import SpeechStyle
 
 log = logging.getLogger(__name__)
 

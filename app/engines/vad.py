@@ -7,7 +7,7 @@ from typing import Protocol
 
 import numpy as np
 
-from app.pipeline.messages import FRAME, SAMPLE_RATE
+from app.messages import FRAME, SAMPLE_RATE
 
 
 class VadEngine(Protocol):

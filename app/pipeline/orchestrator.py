@@ -23,10 +23,7 @@ from app.engines.llm import LlmEngine
 from app.engines.stt import SttEngine
 from app.engines.tts import TtsEngine
 from app.engines.vad import VadEngine
-from app.pipeline.cancel import CancelScope
-from app.pipeline.clock import TurnClock
-from app.pipeline.memory import Conversation
-from app.pipeline.messages import (
+from app.messages import (
     AssistantDelta,
     AssistantTurn,
     AudioBlock,
@@ -42,6 +39,9 @@ from app.pipeline.messages import (
     UserTurn,
     Utterance,
 )
+from app.pipeline.cancel import CancelScope
+from app.pipeline.clock import TurnClock
+from app.pipeline.memory import Conversation
 from app.pipeline.stages import LlmWorker, SttWorker, TtsWorker
 from app.pipeline.text import looks_complete, split_words_played
 from app.pipeline.turns import (

@@ -17,7 +17,7 @@ from app.engines.llm import LlmEngine
 from app.engines.stt import SttEngine, SttResult
 from app.engines.tts import TtsEngine
 from app.heap import release_free_memory
-from app.pipeline.messages import (
+from app.messages import (
     SAMPLE_RATE,
     AudioChunk,
     Clause,

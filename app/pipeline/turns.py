@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from app.engines.vad import VadEngine
-from app.pipeline.messages import FRAME, SAMPLE_RATE, AudioBlock, Level
+from app.messages import FRAME, SAMPLE_RATE, AudioBlock, Level
 from app.pipeline.worker import BoundedQueue, Worker
 
 log = logging.getLogger(__name__)

@@ -43,7 +43,7 @@ from app.audio.playback import PlaybackBuffer, VirtualSpeaker
 from app.config import Settings
 from app.engine import Engine, build_engine, make_factories
 from app.filemode import FeedPlan, FileFeeder, build_report
-from app.pipeline.messages import FRAME, SAMPLE_RATE, AudioChunk
+from app.messages import FRAME, SAMPLE_RATE, AudioChunk
 from app.pipeline.turns import Emit, TurnDetector, TurnParams
 
 log = logging.getLogger(__name__)

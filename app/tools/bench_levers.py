@@ -34,7 +34,7 @@ from typing import Any
 import numpy as np
 
 from app.config import Settings
-from app.pipeline.messages import FRAME, SAMPLE_RATE
+from app.messages import FRAME, SAMPLE_RATE
 from app.pipeline.turns import Emit, SpeechStart, TurnDetector, TurnParams
 
 log = logging.getLogger(__name__)

@@ -17,7 +17,7 @@ from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
-from app.pipeline.messages import (
+from app.messages import (
     AssistantDelta,
     AssistantTurn,
     EngineError,

@@ -37,7 +37,7 @@ from PySide6.QtWidgets import (
 )
 
 from app.history import History, TurnRecord
-from app.pipeline.messages import AssistantTurn, UserTurn
+from app.messages import AssistantTurn, UserTurn
 from app.ui import icons, prefs, theme
 from app.ui.bridge import EngineBridge
 from app.ui.conversation import ConversationView

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PySide6.QtCore import Qt
 
-from app.pipeline.messages import (
+from app.messages import (
     AssistantDelta,
     AssistantTurn,
     Level,

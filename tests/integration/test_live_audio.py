@@ -28,7 +28,7 @@ import pytest
 import soundfile as sf
 
 from app.audio.devices import INPUT, OUTPUT, load_sounddevice, pick_device, reinitialize, stream_formats
-from app.pipeline.messages import SAMPLE_RATE
+from app.messages import SAMPLE_RATE
 
 pytestmark = pytest.mark.integration
 
@@ -189,7 +189,7 @@ class LiveHarness:
         return None
 
     def _drain(self) -> None:
-        from app.pipeline.messages import TurnDone
+        from app.messages import TurnDone
 
         while not self._stop.is_set():
             try:
@@ -396,7 +396,7 @@ def test_virtual_devices_at_each_rate_round_trip(va, rate, tmp_path):
     from app.audio.output import SpeakerOutput
     from app.audio.playback import PlaybackBuffer
     from app.audio.resample import resample
-    from app.pipeline.messages import AudioChunk, EndOfReply
+    from app.messages import AudioChunk, EndOfReply
 
     va.ensure(rate)
     sd = load_sounddevice()
@@ -527,7 +527,7 @@ def test_user_talking_over_the_answer_stops_it(echo_live):
 
 
 def test_sound_server_restart_mid_answer_is_survived(echo_live):
-    from app.pipeline.messages import Notice
+    from app.messages import Notice
 
     h = echo_live
     before = len(h.answered())

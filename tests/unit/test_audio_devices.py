@@ -23,7 +23,7 @@ from app.audio.devices import (
 )
 from app.audio.output import SpeakerOutput
 from app.audio.playback import PlaybackBuffer
-from app.pipeline.messages import SAMPLE_RATE, AudioChunk, EndOfReply
+from app.messages import SAMPLE_RATE, AudioChunk, EndOfReply
 
 # ====================================================================== a fake PortAudio
 
@@ -443,7 +443,7 @@ def live_on_fakes():
 
 
 def test_device_loss_is_reported_and_recovered(live_on_fakes):
-    from app.pipeline.messages import Notice
+    from app.messages import Notice
 
     live, sd, orch = live_on_fakes
     live.start()

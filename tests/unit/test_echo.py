@@ -18,7 +18,7 @@ from app.audio.echo import (
     make_canceller,
 )
 from app.audio.resample import StreamResampler
-from app.pipeline.messages import SAMPLE_RATE
+from app.messages import SAMPLE_RATE
 
 BACKENDS = [b for b in ("pyaec", "speexdsp") if make_canceller(b) is not None]
 

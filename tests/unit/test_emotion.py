@@ -21,7 +21,7 @@ from app.engines.emotion import (
     rate_from_words,
     reply_style,
 )
-from app.pipeline.messages import EmotionTags, SpeechStyle
+from app.messages import EmotionTags, SpeechStyle
 from app.tools.emotion_eval import LABEL_MAP, arousal_of, evaluate, format_report, map_label
 
 SR = 16_000

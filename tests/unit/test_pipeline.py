@@ -10,15 +10,15 @@ import numpy as np
 import pytest
 
 from app.audio.playback import VirtualSpeaker
-from app.pipeline.cancel import CancelScope
-from app.pipeline.memory import INTERRUPTED_MARK, Conversation
-from app.pipeline.messages import (
+from app.messages import (
     FRAME,
     AssistantTurn,
     Clause,
     Interrupted,
     TurnDone,
 )
+from app.pipeline.cancel import CancelScope
+from app.pipeline.memory import INTERRUPTED_MARK, Conversation
 from app.pipeline.turns import Emit, SpeechResumed, SpeechStart, TurnDetector, TurnParams
 from app.pipeline.worker import BoundedQueue, Worker
 from tests.fakes import PrefillingLlm, ScriptedLlm, ScriptedStt, ToneTts, make_orchestrator, silence, speech
