@@ -326,7 +326,7 @@ class Orchestrator:
             eot = max(self.settings.speculative_pause_ms + 150, int(base * 0.7))
         else:
             eot = int(base * 1.4)
-        self.vad_worker.detector.eot_override_ms = {turn_id: eot}
+        self.vad_worker.detector.hint_end_of_turn(turn_id, eot)
 
     # ---------------- STT -> LLM ----------------
     def drop_turn(self, turn_id: int, reason: str) -> None:

@@ -119,6 +119,43 @@ class TurnDetector:
     def _emit(self, kind: str) -> Emit:
         return Emit(kind, self.turn_id, self._cut(), self.t_start, self.t_last_speech_end)
 
+    def hint_end_of_turn(self, turn_id: int, end_of_turn_ms: int) -> None:
+        """Wait ``end_of_turn_ms`` of silence before ending ``turn_id`` (from its partial transcript).
+
+        Called from the STT thread: one dict replaced whole, read by the VAD thread in ``feed``.
+        """
+        self.eot_override_ms = {turn_id: end_of_turn_ms}
+
+    def press(self, t: float) -> list[Action]:
+        """Push-to-talk pressed at ``t``: a turn starts (or the current one is taken over) at once,
+        and it counts as sustained speech, so pressing talk interrupts the assistant."""
+        out: list[Action] = []
+        if not self.in_speech:
+            self._reset_turn()
+            self.in_speech = True
+            self.frames = list(self.pre_roll)[-3:]
+            self.pre_roll.clear()
+            self.t_start = t
+        if not self.confirmed:
+            self.confirmed = True
+            self.turn_id = self.next_turn_id
+            self.next_turn_id += 1
+            out.append(SpeechStart(self.turn_id, self.t_start))
+        self.sustained_sent = True
+        out.append(SpeechSustained(self.turn_id, t))
+        return out
+
+    def hold(self, frame: np.ndarray, pressed: bool) -> None:
+        """A frame heard in push-to-talk mode, without the VAD: part of the turn while the key is
+        held, otherwise kept as pre-roll for the next press."""
+        (self.frames if pressed else self.pre_roll).append(frame)
+
+    def release(self, t: float) -> list[Action]:
+        """Push-to-talk released at ``t``: the turn ends there, whatever the VAD would say."""
+        self.last_speech_idx = len(self.frames) - 1
+        self.t_last_speech_end = t
+        return self.force_end(t)
+
     def force_end(self, t: float) -> list[Action]:
         """End the current turn now (mode switch, push-to-talk release, end of input)."""
         if not self.in_speech:
@@ -270,27 +307,12 @@ class VadWorker(Worker):
         self.mode = mode
 
     def _ptt(self, cmd: PttCommand) -> None:
-        det = self.detector
         if cmd.pressed and not self.ptt_down:
             self.ptt_down = True
-            if not det.in_speech:
-                det._reset_turn()
-                det.in_speech = True
-                det.frames = list(det.pre_roll)[-3:]
-                det.pre_roll.clear()
-                det.t_start = cmd.t
-            if not det.confirmed:
-                det.confirmed = True
-                det.turn_id = det.next_turn_id
-                det.next_turn_id += 1
-                self._act([SpeechStart(det.turn_id, det.t_start)])
-            det.sustained_sent = True
-            self._act([SpeechSustained(det.turn_id, cmd.t)])  # pressing talk is an immediate barge-in
+            self._act(self.detector.press(cmd.t))
         elif not cmd.pressed and self.ptt_down:
             self.ptt_down = False
-            det.last_speech_idx = len(det.frames) - 1
-            det.t_last_speech_end = cmd.t
-            self._act(det.force_end(cmd.t))
+            self._act(self.detector.release(cmd.t))
 
     def _audio(self, block: AudioBlock) -> None:
         samples = block.samples
@@ -313,10 +335,7 @@ class VadWorker(Worker):
             if self.mode == "muted":
                 continue
             if self.mode == "ptt" or self.ptt_down:
-                if self.ptt_down:
-                    self.detector.frames.append(frame)
-                else:
-                    self.detector.pre_roll.append(frame)
+                self.detector.hold(frame, self.ptt_down)
                 continue
             t0 = time.perf_counter()
             prob = vad.prob(frame)

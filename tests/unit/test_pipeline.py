@@ -115,13 +115,35 @@ def test_detector_eot_override_shortens_wait():
     frame = np.zeros(FRAME, dtype=np.float32)
     for i in range(15):
         det.feed(frame, 0.9, i * 0.032)
-    det.eot_override_ms = {det.turn_id: 256}
+    det.hint_end_of_turn(det.turn_id, 256)
     finals = []
     for i in range(15, 30):
         finals += [a for a in det.feed(frame, 0.0, i * 0.032) if isinstance(a, Emit) and a.kind == "final"]
         if finals:
             break
     assert finals and (i - 14) * 32 <= 288
+
+
+def test_detector_push_to_talk_press_hold_release_without_a_clock():
+    """Push-to-talk through the detector's own methods: the pre-roll's last frames start the turn,
+    held frames join it whatever the VAD would say, and the release ends it at that moment."""
+    from app.pipeline.turns import SpeechSustained
+
+    det = TurnDetector(TurnParams(end_of_turn_ms=640, speculative_pause_ms=128, min_speech_ms=96))
+    quiet = np.zeros(FRAME, dtype=np.float32)
+    for _ in range(5):
+        det.hold(quiet, pressed=False)  # before the press: pre-roll only
+    acts = det.press(1.0)
+    assert [type(a) for a in acts] == [SpeechStart, SpeechSustained]
+    assert det.in_speech and acts[0].turn_id == acts[1].turn_id == 1 and acts[0].t == 1.0
+    assert len(det.frames) == 3  # the last three pre-roll frames
+    for _ in range(10):
+        det.hold(np.full(FRAME, 0.1, dtype=np.float32), pressed=True)
+    (final,) = det.release(1.5)
+    assert isinstance(final, Emit) and final.kind == "final" and final.turn_id == 1
+    assert final.speech_end == 1.5 and len(final.audio) == 13 * FRAME
+    assert not det.in_speech
+    assert det.press(2.0)[0].turn_id == 2  # the next press is a new turn
 
 
 # ---------------------------------------------------------------- queues and workers
