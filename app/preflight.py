@@ -193,20 +193,37 @@ _NATIVE_SUFFIXES = (".so", ".dll", ".dylib", ".pyd")
 
 
 def _native_files(module: str) -> list[tuple[str, int, int]]:
-    from app.models.resolver import module_dir
+    """The native libraries of an installed module (name, size, mtime): a package's own folder and
+    its ``<name>.libs`` beside it, or the one file of a single-file extension module."""
+    import importlib.util
 
-    where = module_dir(module)
-    if where is None:
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        return []
+    if spec is None:
+        return []
+    if spec.submodule_search_locations:
+        where = Path(next(iter(spec.submodule_search_locations)))
+        candidates = [p for base in (where, where.parent / f"{module}.libs") if base.is_dir() for p in base.rglob("*")]
+    elif spec.origin and spec.origin not in ("built-in", "frozen"):
+        candidates = [Path(spec.origin)]  # e.g. parselmouth: never walk the folder it sits in
+    else:
         return []
     out: list[tuple[str, int, int]] = []
-    for base in (where, where.parent / f"{module}.libs"):
-        if not base.is_dir():
-            continue
-        for path in sorted(base.rglob("*")):
-            if path.name.endswith(_NATIVE_SUFFIXES) or ".so." in path.name:
-                st = path.stat()
-                out.append((str(path), st.st_size, int(st.st_mtime)))
+    for path in sorted(candidates):
+        if path.name.endswith(_NATIVE_SUFFIXES) or ".so." in path.name:
+            st = path.stat()
+            out.append((str(path), st.st_size, int(st.st_mtime)))
     return out
+
+
+def _stat(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return (st.st_size, int(st.st_mtime))
 
 
 def fingerprint(spec: dict[str, dict[str, Any]]) -> str:
@@ -215,6 +232,7 @@ def fingerprint(spec: dict[str, dict[str, Any]]) -> str:
         "app": __version__,
         "python": sys.version,
         "executable": sys.executable,
+        "executable_stat": _stat(Path(sys.executable)),  # a frozen app's update replaces it
         "cpu": cpu_signature(),
         "spec": spec,
         "native": {k: [_native_files(m) for m in ENGINES[k].modules] for k in spec if k in ENGINES},

@@ -11,7 +11,8 @@ VENV=${VENV:-.venv}
 export VENV
 start=$(date +%s)
 
-bash scripts/setup.sh
+# + what the installers' proof needs: a Debian root (debootstrap), an emulated CPU (qemu-user)
+HEARKEN_EXTRA_APT="debootstrap qemu-user iproute2" bash scripts/setup.sh
 "$VENV/bin/pip" install -q -c constraints.txt pyinstaller pyinstaller-hooks-contrib
 
 echo "== staging the default models (sha256-verified)"

@@ -134,3 +134,9 @@ def test_cpu_signature_names_this_processor():
     sig = preflight.cpu_signature()
     assert sig and "[" in sig
     assert EngineResult("llm", "ok").label == "the language model (llama.cpp)"
+
+
+def test_native_files_of_a_single_file_module_is_that_file_not_its_folder():
+    files = preflight._native_files("_ctypes")  # an extension module alone in lib-dynload
+    assert len(files) == 1 and "_ctypes" in files[0][0]
+    assert preflight._native_files("no_such_module_here") == []
