@@ -252,18 +252,3 @@ def entry_by_id(model_id: str, *, catalog: Sequence[CatalogEntry] | None = None)
         if entry.id == model_id:
             return entry
     raise ModelError(f"the model catalog has no model {model_id!r}")
-
-
-_RESOLVER_NAMES = frozenset(
-    {"ResolvedModel", "resolve", "resolve_all", "resolve_entry", "assemble_all", "describe_models"}
-)
-
-
-def __getattr__(name: str) -> Any:
-    # The resolution API lives in app.models.resolver (which imports this module); make it
-    # reachable from here too, so ``from app.models.catalog import resolve`` also works.
-    if name in _RESOLVER_NAMES:
-        from app.models import resolver
-
-        return getattr(resolver, name)
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
