@@ -259,6 +259,7 @@ class MainWindow(QMainWindow):
         bl.setContentsMargins(14, 10, 14, 10)
         self.banner_title = QLabel()
         self.banner_title.setStyleSheet("font-weight: 600; font-size: 14px;")
+        self.banner_title.setWordWrap(True)  # long titles wrap instead of being cut at the edge
         self.banner_text = QLabel()
         self.banner_text.setWordWrap(True)
         self.banner_text.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
@@ -630,7 +631,7 @@ class MainWindow(QMainWindow):
             )
         elif kind == "native":
             title = "A part of Hearken crashed on this computer"
-            todo = "Hearken stopped before using it, so nothing else is affected. Retry checks it again."
+            todo = "It was caught in a test run, so nothing else was affected. Retry checks it again."
         elif kind == "input":
             title = "The microphone file cannot be used"
             todo = "What to do: give --mic-file a WAV, FLAC, OGG or MP3 file with speech in it."
