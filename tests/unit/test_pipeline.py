@@ -388,7 +388,10 @@ def test_heap_is_trimmed_between_turns_never_while_audio_plays(running, monkeypa
     running(orch)
     feed(orch, np.concatenate([silence(0.3), speech(0.5), silence(1.0)]))
     wait_for(lambda: orch.finished, 10)
-    wait_for(lambda: calls)
+    worker = orch.llm_worker
+    # The turn's entries reach the memory at more than one moment (each a change, each trimmed
+    # once): wait until the worker has caught up with the last one, not merely the first trim.
+    wait_for(lambda: calls and worker._prefilled_version == orch.memory.version and not worker._trim_pending)
     assert all(calls)  # every trim happened with nothing heard, queued or playing
     n = len(calls)
     feed(orch, silence(0.5))
