@@ -486,7 +486,16 @@ def test_listen_mic_answers_a_spoken_question_out_loud(va, tmp_path):
     heard = rec["audio"]
     assert np.sqrt(np.mean(heard**2)) > 0.005, "nothing came out of the speaker"
     text = WhisperStt(resolve("stt", Settings()).path).transcribe(heard).text
-    assert "paris" in text.lower(), text
+    # The answer says Paris, and what came out of the speaker is that answer: Whisper tiny hears
+    # piper's stochastic "Paris is" as "Carises" or "Here's" about one time in five, so the heard
+    # text is compared with the answer as a whole, not by its first word.
+    import jiwer
+
+    answer = turns[0]["assistant_text"]
+    assert "paris" in answer.lower(), answer
+    norm = jiwer.Compose([jiwer.ToLowerCase(), jiwer.RemovePunctuation(), jiwer.RemoveMultipleSpaces(), jiwer.Strip()])
+    wer = jiwer.wer(norm(answer), norm(text))
+    assert wer <= 0.4, (answer, text, wer)
 
 
 # ====================================================================== echo, barge-in, device loss
