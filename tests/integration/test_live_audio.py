@@ -555,7 +555,9 @@ def test_sound_server_restart_mid_answer_is_survived(echo_live):
     h.say("What is the capital city of France?")
     turns = h.wait_turns(n + 1, timeout=90)
     # (the answer cut off before a word was heard leaves its question in front of this one)
-    assert len(turns) >= n + 1 and "france" in turns[-1]["user_text"].lower()
+    # (through the loopback Whisper tiny has heard "France" as "friends": the question is known
+    # by its other words)
+    assert len(turns) >= n + 1 and "capital city" in turns[-1]["user_text"].lower(), turns[-1]
     users = [e.content for e in h.orch.memory.snapshot() if e.role == "user"]
     assert len(users) >= 3  # the conversation before the restart is still there
 
