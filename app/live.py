@@ -37,76 +37,13 @@ from app.audio.devices import (
     stream_formats,
     wanted_device,
 )
-from app.audio.echo import DuplexFrontEnd, EchoParams, EchoProcessor, GateParams
+from app.audio.echo import EchoParams, EchoProcessor
 from app.audio.output import SpeakerOutput
+from app.pipeline.bargein import BackchannelClassifier, BargeInGate, GateParams
 
 log = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_RUNTIME, EXIT_AUDIO = 0, 1, 4
-
-#: Words that, alone, tell the assistant to go on (said while it speaks).
-BACKCHANNEL_WORDS = frozenset(
-    "mm mmm mhm mmhmm hmm hm uh huh uhhuh aha ah oh um yeah yes yep yup ok okay right sure "
-    "i see cool nice great alright".split()
-)
-#: Words that, even in a short burst, mean "stop talking" (Whisper on half a second of audio is
-#: unsure of the rest: "okay" comes out as "hey", a cough as "date", so only these interrupt).
-INTERRUPT_WORDS = frozenset(
-    "stop top wait hold pause cancel quiet enough no nope shut sorry excuse actually but hang listen "
-    "what why how who where when".split()
-)
-
-
-_FILLERS = frozenset("a an and the so well".split())
-
-
-def is_backchannel(text: str) -> bool:
-    """True for "mm-hmm", "yeah, okay", a cough (nothing, or one of Whisper's inventions);
-    False when the burst holds a word that asks the assistant to stop, or several other words."""
-    from app.pipeline.text import is_probably_hallucination
-
-    if is_probably_hallucination(text):
-        return True
-    words = "".join(
-        ch if ch.isalnum() or ch.isspace() else " " for ch in text.lower().replace("-", "")
-    ).split()
-    if any(w in INTERRUPT_WORDS for w in words):
-        return False
-    content = [w for w in words if w not in BACKCHANNEL_WORDS and w not in _FILLERS and set(w) - set("mh")]
-    return len(content) <= 2
-
-
-class BackchannelClassifier:
-    """Transcribes a short burst heard while the assistant speaks (its own small Whisper) and
-    says whether it is a backchannel.  Loaded in the background; until then, every burst is one."""
-
-    def __init__(self, stt_factory: Callable[[], Any]) -> None:
-        self._factory = stt_factory
-        self._stt: Any = None
-        self._lock = threading.Lock()
-        self._loading = threading.Thread(target=self._load, name="backchannel-stt", daemon=True)
-        self._loading.start()
-
-    def _load(self) -> None:
-        try:
-            stt = self._factory()
-        except Exception:  # noqa: BLE001 - without it, short bursts stay backchannels
-            log.exception("the backchannel classifier could not load its speech model")
-            return
-        self._stt = stt
-
-    def __call__(self, audio: Any) -> bool:
-        import numpy as np
-
-        if self._stt is None or len(audio) < 0.1 * 16000:
-            return True
-        with self._lock:
-            padded = np.concatenate([np.zeros(1600, np.float32), audio, np.zeros(3200, np.float32)])
-            text = self._stt.transcribe(padded).text
-        verdict = is_backchannel(text)
-        log.info("short burst while speaking: %r -> %s", text, "backchannel" if verdict else "barge-in")
-        return verdict
-
 
 class LiveAudio:
     """Microphone -> echo processor -> gate -> engine, and engine -> speaker, with a device watchdog."""
@@ -138,17 +75,15 @@ class LiveAudio:
         self._notify_cb = notify
         self.processor = EchoProcessor(echo, on_mode=self._on_mode)
         orch = self.orch
-        self.front = DuplexFrontEnd(
+        self.front = BargeInGate(
             self.processor,
             self._feed,
             params=gate,
-            generation=lambda: orch.scope.current,
-            ptt_active=lambda: bool(getattr(orch.vad_worker, "ptt_down", False)),
+            generation=lambda: orch.generation,
+            ptt_active=lambda: orch.ptt_held,
             reply_active=self.playback.busy,
             classify=classify,
-            user_speaking=lambda: bool(
-                getattr(getattr(orch.vad_worker, "detector", None), "in_speech", False)
-            ),
+            user_speaking=lambda: orch.user_speaking,
         )
         self.mic: MicCapture | None = None
         self.speaker: SpeakerOutput | None = None
@@ -247,8 +182,7 @@ class LiveAudio:
                 speaker.stop()
                 self.output_rate = speaker.rate
                 self._totals["underflows"] += speaker.underflows
-            self.front.paused = False
-            self.front.state = "pass"
+            self.front.reset()
 
     # ---------------- watchdog ----------------
     def _problem(self) -> str | None:

@@ -67,6 +67,15 @@ class Transcript:
     emotion: EmotionTags | None = None
     words: tuple[tuple[str, float, float], ...] = ()
     duration: float = 0.0
+    style: SpeechStyle | None = None  # how to say the answer (set by the orchestrator)
+
+
+@dataclass(frozen=True)
+class NotSpeech:
+    """The STT stage found no words in a turn's audio (a cough, a door, Whisper's inventions)."""
+
+    turn_id: int
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -78,6 +87,7 @@ class Clause:
     index: int
     text: str
     last: bool = False
+    style: SpeechStyle | None = None
 
 
 @dataclass(frozen=True)
@@ -112,6 +122,15 @@ class EndOfReply:
     gen: int
 
 
+@dataclass(frozen=True)
+class ReplyGenerated:
+    """The LLM stage finished writing a turn's reply (``text``, before any interruption)."""
+
+    turn_id: int
+    gen: int
+    text: str
+
+
 # ---- events for the UI / CLI (plain data; the Qt bridge turns them into signals) ----
 
 
@@ -130,6 +149,7 @@ class UserSpeechStarted:
 class PartialTranscript:
     turn_id: int
     text: str
+    at_pause: bool = False  # transcribed at the start of a pause (its end-of-turn wait adapts to it)
 
 
 @dataclass(frozen=True)

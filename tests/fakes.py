@@ -119,3 +119,51 @@ def make_orchestrator(
         vad=EnergyVad, stt=lambda: stt, llm=lambda: llm, tts=lambda: tts, emotion=None
     )
     return Orchestrator(settings, factories, PlaybackBuffer(SAMPLE_RATE, record=True))
+
+
+class RecordingContext:
+    """A stage's context for tests without threads or a clock: records stamps and emits.
+
+    ``stale`` holds the generations a test declares cancelled; the conversation asks
+    (``prompt_for``, ``idle_prompt``) answer with a one-message prompt.
+    """
+
+    def __init__(self, settings: Settings | None = None) -> None:
+        self.settings = settings or Settings()
+        self.stamps: list[tuple[int, str]] = []
+        self.emitted: list[object] = []
+        self.stale: set[int] = set()
+        self.memory_version = 0
+        self.idle = True
+
+    def stamp(self, turn_id: int, name: str, when: float) -> None:
+        self.stamps.append((turn_id, name))
+
+    def emit(self, message: object) -> None:
+        self.emitted.append(message)
+
+    def is_stale(self, gen: int) -> bool:
+        return gen in self.stale
+
+    def prompt_for(self, tr, llm) -> list[dict[str, str]] | None:
+        return None if tr.gen in self.stale else [{"role": "user", "content": tr.text}]
+
+    def idle_prompt(self, llm) -> list[dict[str, str]]:
+        return [{"role": "system", "content": self.settings.system_prompt}]
+
+    def is_idle(self) -> bool:
+        return self.idle
+
+    def of(self, kind: type) -> list:
+        return [m for m in self.emitted if isinstance(m, kind)]
+
+
+class RecordingSink:
+    """Where a TTS stage's audio goes in tests (``PlaybackBuffer``'s ``enqueue``)."""
+
+    def __init__(self, sample_rate: int = SAMPLE_RATE) -> None:
+        self.sample_rate = sample_rate
+        self.items: list[object] = []
+
+    def enqueue(self, item: object) -> None:
+        self.items.append(item)

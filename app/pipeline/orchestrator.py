@@ -1,4 +1,8 @@
-"""The orchestrator: builds the workers, owns turn state, memory, modes and barge-in.
+"""The orchestrator: builds the workers, owns turn state, memory and modes, routes stage results.
+
+The workers see it only through their narrow contexts (``app.pipeline.context``): they
+``emit`` results and ``emit`` routes them (``_route``).  What barge-in does is decided in
+``app.pipeline.bargein.decide``; the one way the cancel generation moves is ``new_generation``.
 
 Everything here is non-blocking for callers (the GUI thread may call any public
 method).  Events for the UI go to ``ui_queue`` as plain dataclasses.
@@ -24,13 +28,15 @@ from app.engines.stt import SttEngine
 from app.engines.tts import TtsEngine
 from app.engines.vad import VadEngine
 from app.messages import (
-    AssistantDelta,
     AssistantTurn,
     AudioBlock,
     EmotionTags,
     EngineError,
     Interrupted,
     Notice,
+    NotSpeech,
+    PartialTranscript,
+    ReplyGenerated,
     SpeechStyle,
     StateChanged,
     Transcript,
@@ -39,6 +45,7 @@ from app.messages import (
     UserTurn,
     Utterance,
 )
+from app.pipeline.bargein import Decision, UserEvent, decide
 from app.pipeline.cancel import CancelScope
 from app.pipeline.clock import TurnClock
 from app.pipeline.memory import Conversation
@@ -52,6 +59,7 @@ from app.pipeline.turns import (
     SpeechResumed,
     SpeechStart,
     SpeechSustained,
+    TuneCommand,
     TurnParams,
     VadWorker,
 )
@@ -118,7 +126,7 @@ class Orchestrator:
         self.stt_q = BoundedQueue(32, "stt")
         self.llm_q = BoundedQueue(8, "llm")
         self.tts_q = BoundedQueue(64, "tts")
-        common = {"is_stale": self.scope.is_stale, "on_error": self._worker_error}
+        common = {"is_stale": self.is_stale, "on_error": self._worker_error}
         self.vad_worker = VadWorker(
             self.input_q,
             factories.vad,
@@ -128,9 +136,9 @@ class Orchestrator:
             mode=settings.mode,
             on_error=self._worker_error,
         )
-        self.stt_worker = SttWorker(self.stt_q, self, factories.stt, **common)
+        self.stt_worker = SttWorker(self.stt_q, self, factories.stt, self.emotion, **common)
         self.llm_worker = LlmWorker(self.llm_q, self, factories.llm, self.tts_q, **common)
-        self.tts_worker = TtsWorker(self.tts_q, self, factories.tts, **common)
+        self.tts_worker = TtsWorker(self.tts_q, self, factories.tts, playback, **common)
         self.workers = [self.vad_worker, self.stt_worker, self.llm_worker, self.tts_worker]
         self._stop = threading.Event()
         self._monitor = threading.Thread(target=self._watch_playback, name="playback-events", daemon=True)
@@ -169,8 +177,7 @@ class Orchestrator:
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
-        self.scope.cancel()
-        self.playback.flush()
+        self.new_generation()
         for w in self.workers:
             w.stop()
         deadline = time.perf_counter() + timeout
@@ -219,10 +226,7 @@ class Orchestrator:
         """Apply the settings that need no model reload; returns the keys that need a restart."""
         live = {k: v for k, v in changes.items() if k in self.LIVE_SETTINGS}
         self.settings = self.settings.updated(live).validate()
-        params = self.vad_worker.detector.p
-        params.threshold = self.settings.vad_threshold
-        params.end_of_turn_ms = self.settings.end_of_turn_silence_ms
-        params.speculative_pause_ms = self.settings.speculative_pause_ms
+        self.vad_worker.command(TuneCommand(TurnParams.from_settings(self.settings)))
         tts = self.tts_worker.tts
         if tts is not None and hasattr(tts, "speaking_rate"):
             tts.speaking_rate = self.settings.speaking_rate
@@ -230,6 +234,46 @@ class Orchestrator:
 
     def ui(self, event: object) -> None:
         self.ui_queue.put(event)
+
+    # ---------------- what the stages and the audio front end see ----------------
+    def is_stale(self, gen: int) -> bool:
+        return self.scope.is_stale(gen)
+
+    @property
+    def generation(self) -> int:
+        """The current cancel generation (it moves when the assistant is interrupted)."""
+        return self.scope.current
+
+    @property
+    def memory_version(self) -> int:
+        return self.memory.version
+
+    @property
+    def ptt_held(self) -> bool:
+        """Push-to-talk is held down."""
+        return self.vad_worker.ptt_down
+
+    @property
+    def user_speaking(self) -> bool:
+        """The turn detector is inside a user's turn."""
+        return self.vad_worker.in_speech
+
+    def emit(self, message: object) -> None:
+        """A stage's result (``StageContext.emit``): route it to the turn logic or the UI."""
+        if isinstance(message, PartialTranscript):
+            self.ui(message)
+            if message.at_pause:
+                self._adapt_end_of_turn(message.turn_id, message.text)
+        elif isinstance(message, Transcript):
+            (self.transcript_ready if message.final else self.speculative_ready)(message)
+        elif isinstance(message, NotSpeech):
+            self.drop_turn(message.turn_id, message.reason)
+        elif isinstance(message, ReplyGenerated):
+            turn = self._live(message.turn_id)
+            if turn is not None and not self.scope.is_stale(message.gen):
+                turn.reply = message.text
+        else:
+            self.ui(message)  # AssistantDelta and anything else meant for the user
 
     def _set_state(self, state: str) -> None:
         if state != self.state:
@@ -261,10 +305,11 @@ class Orchestrator:
         if turn is not None:
             turn.clock.stamp(name, when)
 
-    def active_turn(self) -> Turn | None:
+    def active_turn(self, *, besides: Turn | None = None) -> Turn | None:
+        """The newest turn being answered (thinking or speaking), other than ``besides``."""
         with self._lock:
             for t in sorted(self.turns.values(), key=lambda t: -t.turn_id):
-                if t.state in ("thinking", "speaking"):
+                if t.state in ("thinking", "speaking") and t is not besides:
                     return t
         return None
 
@@ -274,7 +319,7 @@ class Orchestrator:
             busy_turns = any(t.state in ("hearing", "thinking", "speaking") for t in self.turns.values())
         return (
             not busy_turns
-            and not self.vad_worker.detector.in_speech
+            and not self.vad_worker.in_speech
             and self.stt_q.empty()
             and self.llm_q.empty()
             and self.tts_q.empty()
@@ -290,7 +335,7 @@ class Orchestrator:
             if self.active_turn() is None:
                 self._set_state("hearing")
         elif isinstance(action, SpeechSustained):
-            if self.active_turn() is not None:
+            if self._barge_in(UserEvent.SUSTAINED, self._turn(action.turn_id)) is Decision.INTERRUPT:
                 self.interrupt("barge-in")
             turn = self._turn(action.turn_id)
             turn.gen = self.scope.current
@@ -298,7 +343,7 @@ class Orchestrator:
             self._set_state("hearing")
         elif isinstance(action, SpeechResumed):
             turn = self._live(action.turn_id)
-            if turn is not None and turn.spec_duration is not None:
+            if turn is not None and self._barge_in(UserEvent.RESUMED, turn) is Decision.DROP_SPECULATION:
                 self._cancel_speculation(turn)
         elif isinstance(action, Emit):
             turn = self._turn(action.turn_id)
@@ -307,7 +352,8 @@ class Orchestrator:
                 turn.clock.stamp("speech_end", action.speech_end, overwrite=True)
                 turn.clock.stamp("eot_decided", now)
                 turn.state = "thinking"
-                self._set_state("thinking")
+                if self.active_turn(besides=turn) is None:  # else the assistant is still talking
+                    self._set_state("thinking")
             self.stt_q.put(
                 Utterance(
                     action.turn_id,
@@ -319,14 +365,23 @@ class Orchestrator:
                 )
             )
 
-    def speculative_transcript(self, turn_id: int, text: str) -> None:
+    def _barge_in(self, event: UserEvent, turn: Turn) -> Decision:
+        """What the user's ``event`` in ``turn`` does to the assistant (``bargein.decide``)."""
+        return decide(
+            event,
+            assistant_active=self.active_turn(besides=turn) is not None,
+            turn_sustained=turn.sustained,
+            speculating=turn.spec_duration is not None,
+        )
+
+    def _adapt_end_of_turn(self, turn_id: int, text: str) -> None:
         """Adapt this turn's end-of-turn wait to what was said so far (never cut people off)."""
         base = self.settings.end_of_turn_silence_ms
         if looks_complete(text):
             eot = max(self.settings.speculative_pause_ms + 150, int(base * 0.7))
         else:
             eot = int(base * 1.4)
-        self.vad_worker.detector.hint_end_of_turn(turn_id, eot)
+        self.vad_worker.hint_end_of_turn(turn_id, eot)
 
     # ---------------- STT -> LLM ----------------
     def drop_turn(self, turn_id: int, reason: str) -> None:
@@ -341,8 +396,8 @@ class Orchestrator:
         self.ui(TurnDone(turn_id, self._report(turn)))
         with self._lock:
             self.turns.pop(turn_id, None)
-        if self.active_turn() is None:
-            self._set_state("listening")
+        active = self.active_turn()
+        self._set_state("listening" if active is None else active.state)
 
     def speculative_ready(self, tr: Transcript) -> None:
         """A pause began and its transcript is ready: start answering now, play once the turn is confirmed."""
@@ -362,16 +417,12 @@ class Orchestrator:
             turn.emotion = tr.emotion
             turn.style = self._style(tr.emotion)
             self.playback.hold(tr.turn_id)
-            self.llm_q.put(dataclasses.replace(tr, text=text, gen=turn.gen))
+            self.llm_q.put(dataclasses.replace(tr, text=text, gen=turn.gen, style=turn.style))
 
     def _cancel_speculation(self, turn: Turn) -> None:
         """The user went on talking: throw the early answer away, the turn continues."""
-        with self._lock:
-            self.scope.cancel()
-            self.playback.flush()
-            for q in (self.llm_q, self.tts_q):
-                q.drain()
-            self._carry_over(turn)
+        self.new_generation()
+        self._carry_over(turn)  # also when it is no longer "hearing" (its final transcript came)
         log.debug("turn %d: speculative answer dropped", turn.turn_id)
 
     def _carry_over(self, turn: Turn) -> None:
@@ -388,8 +439,7 @@ class Orchestrator:
         turn = self._live(tr.turn_id)
         if turn is None or self.scope.is_stale(tr.gen):
             return
-        if not turn.sustained and self.active_turn() not in (None, turn):
-            # A short "mm-hmm" or "okay" while the assistant talks is a backchannel, not a turn.
+        if self._barge_in(UserEvent.TRANSCRIPT, turn) is Decision.BACKCHANNEL:
             self.drop_turn(tr.turn_id, f"backchannel while the assistant speaks ({tr.text!r})")
             return
         text = f"{self._pending_prefix} {tr.text}".strip()
@@ -405,7 +455,7 @@ class Orchestrator:
         turn.emotion = tr.emotion
         turn.style = self._style(tr.emotion)
         self.ui(UserTurn(tr.turn_id, text, tr.emotion))
-        self.llm_q.put(dataclasses.replace(tr, text=text, gen=turn.gen))
+        self.llm_q.put(dataclasses.replace(tr, text=text, gen=turn.gen, style=turn.style))
 
     def _style(self, tags: EmotionTags | None) -> SpeechStyle:
         try:
@@ -447,19 +497,6 @@ class Orchestrator:
         budget = self._history_budget(llm)
         budget -= min(IDLE_RESERVE_TOKENS, budget // 4)
         return self.memory.messages(self.settings.system_prompt, count_tokens=llm.count_tokens, budget=budget)
-
-    def style_for(self, turn_id: int) -> SpeechStyle:
-        with self._lock:
-            turn = self.turns.get(turn_id)
-        return turn.style if turn else SpeechStyle()
-
-    def assistant_delta(self, turn_id: int, text: str) -> None:
-        self.ui(AssistantDelta(turn_id, text))
-
-    def reply_generated(self, turn_id: int, gen: int, text: str) -> None:
-        turn = self._live(turn_id)
-        if turn is not None and not self.scope.is_stale(gen):
-            turn.reply = text
 
     # ---------------- playback events ----------------
     def _watch_playback(self) -> None:
@@ -534,18 +571,30 @@ class Orchestrator:
             },
         }
 
-    # ---------------- barge-in ----------------
-    def interrupt(self, reason: str = "user", *, keep_words: bool = True) -> None:
-        """Stop the assistant now: bump the generation, flush playback, drop stale work, tell the UI."""
+    # ---------------- cancelling ----------------
+    def new_generation(self) -> int:
+        """The one way the cancel generation moves: every item and reply of the old one is stale.
+
+        Playback is flushed, stale work is drained from the LLM and TTS queues (workers also
+        drop stale items and stop stale streams themselves), and the user's words in progress
+        are carried into the new generation: they are not what is cancelled.
+        """
         with self._lock:
-            turn = self.active_turn()
             self.scope.cancel()
             self.playback.flush()
             gen = self.scope.current
             for q in (self.llm_q, self.tts_q):
                 q.drain(keep=lambda item: getattr(item, "gen", gen) == gen)
             for hearing in [t for t in self.turns.values() if t.state == "hearing"]:
-                self._carry_over(hearing)  # the user's words in progress are not what is cancelled
+                self._carry_over(hearing)
+            return gen
+
+    def interrupt(self, reason: str = "user", *, keep_words: bool = True) -> None:
+        """Stop the assistant now (barge-in, the Stop button, a new conversation): a new
+        generation, and the turn being answered ends as interrupted with what was heard."""
+        with self._lock:
+            turn = self.active_turn()
+            self.new_generation()
         if turn is None:
             return
         turn.clock.stamp("turn_end", time.perf_counter())

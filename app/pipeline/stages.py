@@ -1,4 +1,9 @@
-"""The STT, LLM and TTS workers.  Each owns one engine on one permanent thread."""
+"""The STT, LLM and TTS workers.  Each owns one engine on one permanent thread.
+
+A worker knows only its narrow context (``app.pipeline.context``): it stamps times, ``emit``s
+its results and checks staleness.  What a result means for the turn (answer it, drop it,
+adapt the end-of-turn wait) is the orchestrator's business.
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,7 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -19,19 +24,20 @@ from app.engines.tts import TtsEngine
 from app.heap import release_free_memory
 from app.messages import (
     SAMPLE_RATE,
+    AssistantDelta,
     AudioChunk,
     Clause,
     EmotionTags,
     EndOfReply,
+    NotSpeech,
     PartialTranscript,
+    ReplyGenerated,
     Transcript,
     Utterance,
 )
+from app.pipeline.context import LlmContext, StageContext
 from app.pipeline.text import ClauseSplitter, is_probably_hallucination
 from app.pipeline.worker import BoundedQueue, Worker
-
-if TYPE_CHECKING:
-    from app.pipeline.orchestrator import Orchestrator
 
 log = logging.getLogger(__name__)
 
@@ -50,13 +56,22 @@ class _TurnStt:
 
 
 class SttWorker(Worker):
+    """Utterances in; ``PartialTranscript``, ``Transcript`` (``final=False`` at a pause) or
+    ``NotSpeech`` out.  The emotion tagger (optional) runs beside Whisper on its own thread."""
+
     name = "stt"
 
     def __init__(
-        self, inbox: BoundedQueue, orch: Orchestrator, stt_factory: Callable[[], SttEngine], **kw: Any
+        self,
+        inbox: BoundedQueue,
+        ctx: StageContext,
+        stt_factory: Callable[[], SttEngine],
+        tagger: Any = None,
+        **kw: Any,
     ):
         super().__init__(inbox, **kw)
-        self.orch = orch
+        self.ctx = ctx
+        self.tagger = tagger
         self.stt_factory = stt_factory
         self.stt: SttEngine | None = None
         self.turns: dict[int, _TurnStt] = {}
@@ -71,19 +86,19 @@ class SttWorker(Worker):
         warm = getattr(self.stt, "warm_up", None)
         if warm:
             warm()
-        tagger = self.orch.emotion
+        tagger = self.tagger
         if tagger is not None:  # warm the feature extractor too
             self._emotion_pool.submit(tagger.analyze_voice, np.zeros(SAMPLE_RATE // 2, np.float32)).result()
 
     def _transcribe(self, audio: np.ndarray) -> SttResult:
         assert self.stt is not None
-        res = self.stt.transcribe(audio, hotwords=self.orch.settings.hotwords)
+        res = self.stt.transcribe(audio, hotwords=self.ctx.settings.hotwords)
         self.audio_seconds += len(audio) / SAMPLE_RATE
         self.compute_seconds += res.seconds
         return res
 
     def _emotion(self, st: _TurnStt, audio: np.ndarray) -> None:
-        tagger = self.orch.emotion
+        tagger = self.tagger
         if tagger is None or st.emotion_len == len(audio):
             return
         st.emotion_len = len(audio)
@@ -98,7 +113,7 @@ class SttWorker(Worker):
             res = self._transcribe(audio[st.committed_samples :])
             text = " ".join(t for t in (st.committed_text, res.text) if t)
             if text:
-                self.orch.ui(PartialTranscript(utt.turn_id, text))
+                self.ctx.emit(PartialTranscript(utt.turn_id, text))
             return
         if utt.kind == "speculative":
             self._emotion(st, audio)
@@ -112,10 +127,9 @@ class SttWorker(Worker):
                 st.cached, st.cached_len, st.cached_at = res, len(audio), time.perf_counter()
             text = " ".join(t for t in (st.committed_text, res.text) if t)
             if text:
-                self.orch.ui(PartialTranscript(utt.turn_id, text))
-                self.orch.speculative_transcript(utt.turn_id, text)
+                self.ctx.emit(PartialTranscript(utt.turn_id, text, at_pause=True))
                 if st.cached is res and not is_probably_hallucination(text):
-                    self.orch.speculative_ready(
+                    self.ctx.emit(
                         Transcript(
                             utt.turn_id,
                             utt.gen,
@@ -140,13 +154,13 @@ class SttWorker(Worker):
         for old in [k for k in self.turns if k < utt.turn_id]:
             self.turns.pop(old, None)
         text = " ".join(t for t in (st.committed_text, res.text) if t).strip()
-        self.orch.stamp(utt.turn_id, "stt_done", done_at)
+        self.ctx.stamp(utt.turn_id, "stt_done", done_at)
         if not text or (is_probably_hallucination(text) and not st.committed_text):
-            self.orch.drop_turn(utt.turn_id, res.rejected or f"not speech ({text!r})")
+            self.ctx.emit(NotSpeech(utt.turn_id, res.rejected or f"not speech ({text!r})"))
             return
         emotion = self._tag(st, text, res)
-        self.orch.stamp(utt.turn_id, "emotion_done", time.perf_counter())
-        self.orch.transcript_ready(
+        self.ctx.stamp(utt.turn_id, "emotion_done", time.perf_counter())
+        self.ctx.emit(
             Transcript(
                 utt.turn_id,
                 utt.gen,
@@ -161,7 +175,7 @@ class SttWorker(Worker):
 
     def _tag(self, st: _TurnStt, text: str, res: SttResult, preview: bool = False) -> EmotionTags | None:
         """Emotion tags for this text; ``preview`` leaves the speaker's baseline untouched."""
-        tagger = self.orch.emotion
+        tagger = self.tagger
         if tagger is None or st.emotion_future is None:
             return None
         try:
@@ -179,18 +193,22 @@ class SttWorker(Worker):
 
 
 class LlmWorker(Worker):
+    """Transcripts in; the reply streamed out as ``Clause``s (then ``EndOfReply``) to the TTS
+    inbox, ``AssistantDelta`` and ``ReplyGenerated`` to the context.  Between turns it
+    prefills the conversation into the model's cache."""
+
     name = "llm"
 
     def __init__(
         self,
         inbox: BoundedQueue,
-        orch: Orchestrator,
+        ctx: LlmContext,
         llm_factory: Callable[[], LlmEngine],
         out: BoundedQueue,
         **kw: Any,
     ):
         super().__init__(inbox, **kw)
-        self.orch = orch
+        self.ctx = ctx
         self.llm_factory = llm_factory
         self.llm: LlmEngine | None = None
         self.out = out
@@ -202,7 +220,7 @@ class LlmWorker(Worker):
         self.llm = self.llm_factory()
         warm = getattr(self.llm, "warm_up", None)
         if warm:
-            warm(self.orch.settings.system_prompt)
+            warm(self.ctx.settings.system_prompt)
 
     def idle(self) -> None:
         """Between turns, once per change of the memory: evaluate the conversation so far into
@@ -210,11 +228,11 @@ class LlmWorker(Worker):
         waits for the next pause.  Then, once nothing is playing, give the heap memory freed
         during the turn back to the system.
         """
-        version = self.orch.memory.version
+        version = self.ctx.memory_version
         if self.llm is not None and version != self._prefilled_version:
             prefill = getattr(self.llm, "prefill", None)
             if prefill is not None:
-                messages = self.orch.idle_prompt(self.llm)
+                messages = self.ctx.idle_prompt(self.llm)
                 t0 = time.perf_counter()
                 n = prefill(messages, should_stop=lambda: not self.inbox.empty() or self._stop.is_set())
                 if n:
@@ -228,7 +246,7 @@ class LlmWorker(Worker):
                     return
             self._prefilled_version = version
             self._trim_pending = True
-        if self._trim_pending and self.orch.is_idle():
+        if self._trim_pending and self.ctx.is_idle():
             # Not while audio plays: malloc_trim holds each malloc arena's lock for a moment.
             # Without it RSS grew 1127 -> 1378 MB over 50 bench turns (+22 %): glibc kept what
             # onnxruntime, CTranslate2 and numpy freed.  With it: +3.7 % over 50 turns, no slower.
@@ -237,25 +255,28 @@ class LlmWorker(Worker):
 
     def handle(self, tr: Transcript) -> None:
         assert self.llm is not None
-        orch = self.orch
-        messages = orch.prompt_for(tr, self.llm)
+        ctx = self.ctx
+        messages = ctx.prompt_for(tr, self.llm)
         if messages is None:
             return  # cancelled before it started
         gen = tr.gen
         splitter = ClauseSplitter()
         index = 0
         reply = ""
-        orch.stamp(tr.turn_id, "llm_start", time.perf_counter())
+        ctx.stamp(tr.turn_id, "llm_start", time.perf_counter())
         first = True
         last_ui = 0.0
 
         def stale() -> bool:
-            return orch.scope.is_stale(gen)
+            return ctx.is_stale(gen)
+
+        def clause(text: str) -> Clause:
+            return Clause(tr.turn_id, gen, index, text, style=tr.style)
 
         for delta in self.llm.stream_chat(
             messages,
-            max_tokens=orch.settings.max_reply_tokens,
-            temperature=orch.settings.temperature,
+            max_tokens=ctx.settings.max_reply_tokens,
+            temperature=ctx.settings.temperature,
             should_stop=stale,
         ):
             if stale():
@@ -263,40 +284,52 @@ class LlmWorker(Worker):
             now = time.perf_counter()
             if first:
                 first = False
-                orch.stamp(tr.turn_id, "llm_first_token", now)
+                ctx.stamp(tr.turn_id, "llm_first_token", now)
             reply += delta
             if now - last_ui > 0.05:
                 last_ui = now
-                orch.assistant_delta(tr.turn_id, reply)
-            for clause in splitter.feed(delta):
+                ctx.emit(AssistantDelta(tr.turn_id, reply))
+            for text in splitter.feed(delta):
                 if index == 0:
-                    orch.stamp(tr.turn_id, "first_clause", time.perf_counter())
-                self.out.put(Clause(tr.turn_id, gen, index, clause), block=True)
+                    ctx.stamp(tr.turn_id, "first_clause", time.perf_counter())
+                self.out.put(clause(text), block=True)
                 index += 1
         if stale():
             return
-        for clause in splitter.flush():
+        for text in splitter.flush():
             if index == 0:
-                orch.stamp(tr.turn_id, "first_clause", time.perf_counter())
-            self.out.put(Clause(tr.turn_id, gen, index, clause), block=True)
+                ctx.stamp(tr.turn_id, "first_clause", time.perf_counter())
+            self.out.put(clause(text), block=True)
             index += 1
-        orch.stamp(tr.turn_id, "llm_done", time.perf_counter())
-        orch.reply_generated(tr.turn_id, gen, reply.strip())
+        ctx.stamp(tr.turn_id, "llm_done", time.perf_counter())
+        ctx.emit(ReplyGenerated(tr.turn_id, gen, reply.strip()))
         self.out.put(EndOfReply(tr.turn_id, gen), block=True)
 
 
+class AudioSink(Protocol):
+    """Where spoken clauses go (``PlaybackBuffer``)."""
+
+    sample_rate: int
+
+    def enqueue(self, item: AudioChunk | EndOfReply) -> None: ...
+
+
 class TtsWorker(Worker):
+    """Clauses in, audio at the sink's rate out, in the clause's ``SpeechStyle``."""
+
     name = "tts"
 
     def __init__(
         self,
         inbox: BoundedQueue,
-        orch: Orchestrator,
+        ctx: StageContext,
         tts_factory: Callable[[], TtsEngine],
+        sink: AudioSink,
         **kw: Any,
     ):
         super().__init__(inbox, **kw)
-        self.orch = orch
+        self.ctx = ctx
+        self.sink = sink
         self.tts_factory = tts_factory
         self.tts: TtsEngine | None = None
         self.audio_seconds = 0.0
@@ -309,26 +342,25 @@ class TtsWorker(Worker):
             warm()
 
     def handle(self, item: Clause | EndOfReply) -> None:
-        orch = self.orch
-        playback = orch.playback
+        ctx = self.ctx
+        playback = self.sink
         if isinstance(item, EndOfReply):
             playback.enqueue(item)
             return
         assert self.tts is not None
-        style = orch.style_for(item.turn_id)
         t0 = time.perf_counter()
         parts = []
-        for audio in self.tts.synthesize(item.text, style):
-            if orch.scope.is_stale(item.gen):
+        for audio in self.tts.synthesize(item.text, item.style):
+            if ctx.is_stale(item.gen):
                 return
             parts.append(audio)
-        if not parts or orch.scope.is_stale(item.gen):
+        if not parts or ctx.is_stale(item.gen):
             return
         audio = np.concatenate(parts)
         self.compute_seconds += time.perf_counter() - t0
         self.audio_seconds += len(audio) / self.tts.sample_rate
         audio = resample(audio, self.tts.sample_rate, playback.sample_rate)
-        orch.stamp(item.turn_id, "tts_first_chunk", time.perf_counter())
+        ctx.stamp(item.turn_id, "tts_first_chunk", time.perf_counter())
         playback.enqueue(
             AudioChunk(item.turn_id, item.gen, item.index, audio, playback.sample_rate, item.text, item.last)
         )

@@ -119,6 +119,12 @@ class TurnDetector:
     def _emit(self, kind: str) -> Emit:
         return Emit(kind, self.turn_id, self._cut(), self.t_start, self.t_last_speech_end)
 
+    def tune(self, params: TurnParams) -> None:
+        """Take new thresholds (vad, end of turn, pause) for the frames to come."""
+        self.p.threshold = params.threshold
+        self.p.end_of_turn_ms = params.end_of_turn_ms
+        self.p.speculative_pause_ms = params.speculative_pause_ms
+
     def hint_end_of_turn(self, turn_id: int, end_of_turn_ms: int) -> None:
         """Wait ``end_of_turn_ms`` of silence before ending ``turn_id`` (from its partial transcript).
 
@@ -235,6 +241,13 @@ class ModeCommand:
     mode: str  # always | ptt | muted
 
 
+@dataclass(frozen=True)
+class TuneCommand:
+    """New turn-taking thresholds (a settings change), taken from the next frame on."""
+
+    params: TurnParams
+
+
 class VadWorker(Worker):
     """Frames captured audio, runs Silero, drives the ``TurnDetector`` and push-to-talk."""
 
@@ -263,14 +276,23 @@ class VadWorker(Worker):
         self.frames_done = 0
         self.vad_seconds = 0.0
         self.vad: VadEngine | None = None
-        self.commands: queue.SimpleQueue[PttCommand | ModeCommand] = queue.SimpleQueue()
+        self.commands: queue.SimpleQueue[PttCommand | ModeCommand | TuneCommand] = queue.SimpleQueue()
 
     def setup(self) -> None:
         self.vad = self.vad_factory()
 
-    def command(self, cmd: PttCommand | ModeCommand) -> None:
+    def command(self, cmd: PttCommand | ModeCommand | TuneCommand) -> None:
         """Queue a command from any thread without blocking; handled before the next audio block."""
         self.commands.put(cmd)
+
+    @property
+    def in_speech(self) -> bool:
+        """Inside a user's turn (read from any thread)."""
+        return self.detector.in_speech
+
+    def hint_end_of_turn(self, turn_id: int, end_of_turn_ms: int) -> None:
+        """From the STT thread: the silence that ends ``turn_id`` (see ``TurnDetector.hint_end_of_turn``)."""
+        self.detector.hint_end_of_turn(turn_id, end_of_turn_ms)
 
     def _commands(self) -> None:
         while True:
@@ -295,6 +317,8 @@ class VadWorker(Worker):
             self._ptt(item)
         elif isinstance(item, ModeCommand):
             self._mode(item.mode)
+        elif isinstance(item, TuneCommand):
+            self.detector.tune(item.params)
 
     def _mode(self, mode: str) -> None:
         if mode == self.mode:
