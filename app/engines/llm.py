@@ -16,9 +16,11 @@ import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
+
+from app.engines.capabilities import NONE, Capability
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +34,7 @@ class LlmError(RuntimeError):
 
 
 class LlmEngine(Protocol):
+    capabilities: ClassVar[frozenset[Capability]] = NONE  # see app.engines.capabilities
     n_ctx: int
     name: str
 
@@ -48,6 +51,8 @@ class LlmEngine(Protocol):
 
 
 class LlamaCppLlm:
+    capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.WARM_UP, Capability.PREFILL})
+
     def __init__(
         self,
         model_path: Path,
@@ -175,6 +180,8 @@ class LlamaCppLlm:
 
 class OpenAiCompatLlm:
     """Streams from an OpenAI-compatible ``/v1/chat/completions`` (llama.cpp server, vLLM, Ollama)."""
+
+    capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.WARM_UP})
 
     def __init__(
         self,

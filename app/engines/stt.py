@@ -7,9 +7,11 @@ import time
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 import numpy as np
+
+from app.engines.capabilities import NONE, Capability
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +28,8 @@ class SttResult:
 
 
 class SttEngine(Protocol):
+    capabilities: ClassVar[frozenset[Capability]] = NONE  # see app.engines.capabilities
+
     def transcribe(
         self, audio: np.ndarray, *, hotwords: str = "", word_timestamps: bool = False
     ) -> SttResult: ...
@@ -55,6 +59,10 @@ SHORT_MIN_FRAMES = 2000  # 100 mel frames per second
 
 
 class WhisperStt:
+    capabilities: ClassVar[frozenset[Capability]] = frozenset(
+        {Capability.WARM_UP, Capability.HOTWORDS, Capability.WORD_TIMES}
+    )
+
     def __init__(
         self,
         model_dir: Path,

