@@ -22,7 +22,9 @@ from app.models.catalog import (
     load_catalog,
     reinstall_hint,
 )
+from app.models.formats import ModelFormat
 from app.models.resolver import (
+    ROLE_FORMATS,
     ROLE_SETTINGS,
     ResolvedModel,
     assemble_all,
@@ -38,10 +40,12 @@ from app.models.resolver import (
 __all__ = [
     "PROFILES",
     "ROLES",
+    "ROLE_FORMATS",
     "ROLE_SETTINGS",
     "CatalogEntry",
     "FileRef",
     "ModelError",
+    "ModelFormat",
     "Package",
     "ResolvedModel",
     "Weights",

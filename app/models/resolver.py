@@ -3,7 +3,8 @@
 Order of precedence for a role:
 
 1. the user's override path from settings (``vad_model``, ``stt_model``, ``llm_model``,
-   ``tts_voice``);
+   ``tts_voice``), which must have one of the formats its engine loads
+   (:mod:`app.models.formats`; the engine's spec says which);
 2. a pre-assembled copy bundled with the app in ``<resources>/models/<id>/`` (frozen builds);
 3. the pip packages named by the catalog entry for the active profile.  Single-file
    weights are used in place; chunked weights (and CTranslate2 directories built from
@@ -17,7 +18,6 @@ from __future__ import annotations
 
 import hashlib
 import importlib.util
-import json
 import logging
 import os
 import shutil
@@ -41,6 +41,7 @@ from app.models.catalog import (
     load_catalog,
     reinstall_hint,
 )
+from app.models.formats import CTRANSLATE2, GGUF, ONNX, PIPER_VOICE, ModelFormat, TakesModels, matching
 
 if TYPE_CHECKING:
     from app.config import Settings
@@ -53,6 +54,15 @@ ROLE_SETTINGS: dict[str, str] = {
     "stt": "stt_model",
     "llm": "llm_model",
     "tts": "tts_voice",
+}
+# What a user's model for each role must look like when the caller names no engine: the formats
+# of the role's default engine in app.engines.registry, which this layer cannot import (the
+# registry's tests keep the two equal).  A caller that knows the engine passes its spec instead.
+ROLE_FORMATS: dict[str, tuple[ModelFormat, ...]] = {
+    "vad": (ONNX,),
+    "stt": (CTRANSLATE2,),
+    "llm": (GGUF,),
+    "tts": (PIPER_VOICE,),
 }
 STALE_TEMP_S = 3600.0
 
@@ -361,53 +371,22 @@ def resolve_entry(entry: CatalogEntry, *, full_verify: bool = False) -> Resolved
     )
 
 
-def _read_voice_rate(config: Path, setting: str) -> int | None:
-    try:
-        data = json.loads(config.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        raise ModelError(f"{config} is not a valid Piper voice config (set by {setting}): {exc}") from exc
-    rate = data.get("audio", {}).get("sample_rate") if isinstance(data, dict) else None
-    return int(rate) if isinstance(rate, int) and rate > 0 else None
-
-
-def _resolve_user(role: str, raw: str, entries: Sequence[CatalogEntry], *, full: bool) -> ResolvedModel:
+def _resolve_user(
+    role: str,
+    raw: str,
+    entries: Sequence[CatalogEntry],
+    *,
+    full: bool,
+    formats: Sequence[ModelFormat],
+) -> ResolvedModel:
     setting = ROLE_SETTINGS[role]
     path = Path(os.path.expanduser(str(raw)))
     if not path.exists():
         raise ModelError(f"{path} does not exist (set by {setting})")
-    config: Path | None = None
-    sample_rate: int | None = None
-
-    if role == "stt":
-        if not path.is_dir():
-            raise ModelError(
-                f"{path} is not a CTranslate2 model directory (set by {setting}; "
-                "it needs model.bin and config.json)"
-            )
-        missing = [n for n in ("model.bin", "config.json") if not (path / n).is_file()]
-        if missing:
-            raise ModelError(
-                f"{path} is not a CTranslate2 model directory (set by {setting}): no {missing[0]}"
-            )
-        weights = path / "model.bin"
-    else:
-        if not path.is_file():
-            raise ModelError(f"{path} is not a model file (set by {setting})")
-        weights = path
-        if weights.stat().st_size == 0:
-            raise ModelError(f"{path} is empty (set by {setting})")
-        if role == "llm":
-            with open(path, "rb") as f:
-                magic = f.read(4)
-            if magic != b"GGUF":
-                raise ModelError(f"{path} is not a GGUF model file (set by {setting})")
-        if role == "tts":
-            config = Path(str(path) + ".json")
-            if not config.is_file():
-                raise ModelError(
-                    f"{config} is missing: a Piper voice needs its JSON config next to {path.name}"
-                )
-            sample_rate = _read_voice_rate(config, setting)
+    fmt = matching(formats, path, setting)
+    weights = fmt.weights(path)
+    config = fmt.config_path(path)
+    sample_rate = fmt.sample_rate(path, setting)
 
     # Known weights? Only hash when the size matches a catalog entry of this role.
     size = weights.stat().st_size
@@ -438,15 +417,21 @@ def resolve(
     *,
     full_verify: bool = False,
     catalog: Sequence[CatalogEntry] | None = None,
+    engine: TakesModels | None = None,
 ) -> ResolvedModel:
-    """The verified model for ``role`` under ``settings`` (override path, else the profile's entry)."""
+    """The verified model for ``role`` under ``settings`` (override path, else the profile's entry).
+
+    ``engine``: the spec of the engine that will load it (``app.engines.registry``), whose
+    formats a user's file must have; None: the formats of the role's default engine.
+    """
     if role not in ROLES:
         raise ModelError(f"unknown model role {role!r} (expected one of {', '.join(ROLES)})")
     entries = load_catalog() if catalog is None else catalog
     override = getattr(settings, ROLE_SETTINGS[role], None)
+    formats = ROLE_FORMATS[role] if engine is None else engine.formats
     try:
         if override:
-            return _resolve_user(role, override, entries, full=full_verify)
+            return _resolve_user(role, override, entries, full=full_verify, formats=formats)
         entry = entry_for(role, settings.profile, catalog=entries)
         return resolve_entry(entry, full_verify=full_verify)
     except OSError as exc:  # unreadable or vanished mid-check: still one clear line
