@@ -441,13 +441,22 @@ def _emit(event: str, key: str, **kw: Any) -> None:
     sys.stdout.flush()
 
 
+def _build(role: str, name: str, item: dict[str, Any], **overrides: Any) -> Any:
+    """Engine ``name`` of ``role`` on the item's model, with default settings but for ``overrides``."""
+    from app.config import Settings
+    from app.engines import registry
+
+    config = item.get("config")
+    model = registry.ModelPaths(Path(item["path"]), Path(config) if config else None)
+    return registry.spec(role, name).build(model, Settings(), **overrides)
+
+
 def _check_vad(item: dict[str, Any]) -> str:
     import numpy as np
 
-    from app.engines.vad import SileroVad
     from app.messages import FRAME
 
-    vad = SileroVad(Path(item["path"]))
+    vad = _build("vad", "silero", item)
     rng = np.random.default_rng(0)
     probs = [vad.prob((rng.standard_normal(FRAME) * 0.1).astype(np.float32)) for _ in range(8)]
     return f"{len(probs)} frames"
@@ -456,20 +465,15 @@ def _check_vad(item: dict[str, Any]) -> str:
 def _check_stt(item: dict[str, Any]) -> str:
     import numpy as np
 
-    from app.engines.stt import WhisperStt
-
-    stt = WhisperStt(Path(item["path"]), threads=1)
+    stt = _build("stt", "whisper", item, threads=1)
     t = np.arange(16000, dtype=np.float32) / 16000
     stt.transcribe((0.1 * np.sin(2 * np.pi * 220 * t)).astype(np.float32))
     return "1 s transcribed"
 
 
 def _check_llm(item: dict[str, Any]) -> str:
-    from app.engines.llm import LlamaCppLlm
-
-    llm = LlamaCppLlm(
-        Path(item["path"]), n_ctx=512, threads=int(item.get("threads", 1)), batch_threads=item.get("batch_threads")
-    )
+    threads, batch_threads = int(item.get("threads", 1)), item.get("batch_threads")
+    llm = _build("llm", "llama.cpp", item, n_ctx=512, threads=threads, batch_threads=batch_threads)
     info = ""
     try:
         import llama_cpp
@@ -483,9 +487,7 @@ def _check_llm(item: dict[str, Any]) -> str:
 
 
 def _check_tts(item: dict[str, Any]) -> str:
-    from app.engines.tts import PiperTts
-
-    tts = PiperTts(Path(item["path"]), Path(item["config"]) if item.get("config") else None)
+    tts = _build("tts", "piper", item, threads=1)
     n = sum(len(chunk) for chunk in tts.synthesize("Ready."))
     return f"{n} samples"
 
