@@ -255,17 +255,15 @@ def cmd_listen(args: argparse.Namespace) -> int:
 
 def cmd_transcribe(args: argparse.Namespace) -> int:
     from app.audio.io import load_speech
-    from app.engines.stt import WhisperStt
-    from app.engines.vad import SileroVad
+    from app.engines import registry
     from app.messages import FRAME, SAMPLE_RATE
-    from app.models import resolve
     from app.pipeline.text import is_probably_hallucination
     from app.pipeline.turns import Emit, TurnDetector, TurnParams
 
     settings = settings_from_args(args)
     audio = load_speech(args.file, args.channel)
-    vad = SileroVad(resolve("vad", settings).path)
-    stt = WhisperStt(resolve("stt", settings).path, threads=settings.stt_threads, language=settings.language)
+    vad = registry.build("vad", settings)
+    stt = registry.build("stt", settings, beam_size=1)  # greedy, as this command always decoded
     det = TurnDetector(TurnParams.from_settings(settings))
     import numpy as np
 
@@ -290,13 +288,11 @@ def cmd_say(args: argparse.Namespace) -> int:
     import numpy as np
 
     from app.audio.io import write_wav
-    from app.engines.tts import PiperTts
-    from app.models import resolve
+    from app.engines import registry
     from app.pipeline.text import clean_for_speech
 
     settings = settings_from_args(args)
-    tts_model = resolve("tts", settings)
-    tts = PiperTts(tts_model.path, tts_model.config_path, speaking_rate=settings.speaking_rate)
+    tts = registry.build("tts", settings, threads=1)  # one synthesis thread, as this command always used
     text = clean_for_speech(args.text)
     if not text:
         return _fail("nothing speakable in that text", EXIT_INPUT)
@@ -307,12 +303,10 @@ def cmd_say(args: argparse.Namespace) -> int:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    from app.engine import make_factories
-    from app.models import resolve
+    from app.engines import registry
 
     settings = settings_from_args(args)
-    models = {} if settings.llm_server_url else {"llm": resolve("llm", settings)}
-    llm = make_factories(settings, models).llm()
+    llm = registry.build("llm", settings)
     messages = [{"role": "system", "content": settings.system_prompt}, {"role": "user", "content": args.text}]
     t0 = time.perf_counter()
     first = None
@@ -368,11 +362,9 @@ def _question_wav(text: str, settings: Any) -> Any:
     import numpy as np
 
     from app.audio.resample import resample
-    from app.engines.tts import PiperTts
-    from app.models import resolve
+    from app.engines import registry
 
-    tts_model = resolve("tts", settings)
-    tts = PiperTts(tts_model.path, tts_model.config_path)
+    tts = registry.build("tts", settings, speaking_rate=1.0, threads=1)  # the voice's own pace
     audio = np.concatenate(list(tts.synthesize(text)))
     return resample(audio, tts.sample_rate, 16000)
 

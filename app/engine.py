@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from app.audio.playback import PlaybackBuffer
-from app.config import Settings, auto_llm_batch_threads, auto_llm_threads
+from app.config import Settings
 from app.models import ResolvedModel, resolve
 from app.pipeline.orchestrator import EngineFactories, Orchestrator
 
@@ -30,54 +30,19 @@ class Engine:
 
 
 def make_factories(settings: Settings, models: dict[str, ResolvedModel]) -> EngineFactories:
-    from app.engines.llm import LlamaCppLlm, OpenAiCompatLlm
-    from app.engines.stt import WhisperStt
-    from app.engines.tts import PiperTts
-    from app.engines.vad import SileroVad
-
-    def llm() -> Any:
-        if settings.llm_server_url:
-            engine = OpenAiCompatLlm(
-                settings.llm_server_url,
-                model=settings.llm_server_model,
-                api_key=settings.llm_server_api_key,
-                n_ctx=settings.n_ctx,
-            )
-            engine.check()
-            return engine
-        threads = settings.llm_threads or auto_llm_threads()
-        batch = settings.llm_batch_threads or auto_llm_batch_threads()
-        return LlamaCppLlm(
-            models["llm"].path,
-            n_ctx=settings.n_ctx,
-            threads=threads,
-            batch_threads=batch,
-            seed=settings.llm_seed,
-        )
+    from app.engines import registry
 
     try:
-        from app.engines.emotion import EmotionTagger
-
-        emotion = EmotionTagger()
+        emotion = registry.build("emotion", settings)
     except Exception:  # noqa: BLE001 - the assistant works without emotion tags
         log.exception("emotion tagger unavailable")
         emotion = None
 
     return EngineFactories(
-        vad=lambda: SileroVad(models["vad"].path),
-        stt=lambda: WhisperStt(
-            models["stt"].path,
-            threads=settings.stt_threads,
-            language=settings.language,
-            beam_size=settings.beam_size,
-        ),
-        llm=llm,
-        tts=lambda: PiperTts(
-            models["tts"].path,
-            models["tts"].config_path,
-            speaking_rate=settings.speaking_rate,
-            threads=settings.tts_threads,
-        ),
+        vad=lambda: registry.build("vad", settings, models["vad"]),
+        stt=lambda: registry.build("stt", settings, models["stt"]),
+        llm=lambda: registry.build("llm", settings, models.get("llm")),  # none for an LLM server
+        tts=lambda: registry.build("tts", settings, models["tts"]),
         emotion=emotion,
     )
 

@@ -303,8 +303,7 @@ def pause_recordings(settings: Settings) -> list[tuple[str, np.ndarray]]:
     """Real speech with natural pauses, and synthesized hesitations."""
     from app.audio.io import load_speech
     from app.audio.resample import resample
-    from app.engines.tts import PiperTts
-    from app.models import resolve
+    from app.engines import registry
 
     data = REPO / "tests" / "data"
     shared = REPO.parent / "shared" / "audio"
@@ -316,8 +315,7 @@ def pause_recordings(settings: Settings) -> list[tuple[str, np.ndarray]]:
     out.append(
         ("licence, English part (real)", load_speech(src / "multilingual.mp3")[: int(29.3 * SAMPLE_RATE)])
     )
-    voice = resolve("tts", settings)
-    tts = PiperTts(voice.path, voice.config_path)
+    tts = registry.build("tts", settings, speaking_rate=1.0, threads=1)  # the voice's own pace
 
     def say(text: str) -> np.ndarray:
         return resample(np.concatenate(list(tts.synthesize(text))), tts.sample_rate, SAMPLE_RATE)
@@ -416,13 +414,12 @@ def kv_study(turns: int, progress: Callable[[str], None]) -> dict[str, Any]:
     the same budget the orchestrator uses (n_ctx - max_reply_tokens - 16); the questions
     cycle through the bench corpus texts.
     """
-    from app.engine import make_factories
-    from app.models import resolve
+    from app.engines import registry
     from app.pipeline.memory import Conversation
     from app.tools.bench import CORPUS_TEXTS
 
     s = Settings()
-    llm = make_factories(s, {"llm": resolve("llm", s)}).llm()
+    llm = registry.build("llm", s)
     budget = llm.n_ctx - s.max_reply_tokens - 16
     out: dict[str, Any] = {}
     for policy in ("engine", "block_trim"):
@@ -476,7 +473,7 @@ def component_study(reps: int, progress: Callable[[str], None]) -> dict[str, Any
     import copy
 
     import app.engines.stt as stt_mod
-    from app.engines.llm import LlamaCppLlm
+    from app.engines import registry
     from app.models import resolve
     from app.pipeline.text import ClauseSplitter
     from app.tools.bench import CORPUS_TEXTS, synth_corpus
@@ -537,9 +534,10 @@ def component_study(reps: int, progress: Callable[[str], None]) -> dict[str, Any
     # LLM: first clause with min words 4 vs 2; threads 2 vs 1; and 2 vs 1 beside a busy neighbour
     import subprocess
 
-    path = resolve("llm", s).path
+    llama_cpp = registry.spec("llm", "llama.cpp")
+    llm_model = resolve("llm", s, engine=llama_cpp)
     for threads, neighbour in ((2, False), (1, False), (2, True), (1, True)):
-        llm = LlamaCppLlm(path, n_ctx=s.n_ctx, threads=threads)
+        llm = llama_cpp.build(llm_model, s, threads=threads, batch_threads=None)  # batch on the same threads
         llm.warm_up(s.system_prompt)
         busy = None
         if neighbour:  # one other process spinning on one core, as a test run or a browser tab would

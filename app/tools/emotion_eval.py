@@ -55,7 +55,9 @@ from typing import Any
 
 import numpy as np
 
-from app.engines.emotion import HIGH_AROUSAL_TAGS, SAMPLE_RATE, TAGS, UNCERTAIN, EmotionTagger
+from app.config import Settings
+from app.engines import registry
+from app.engines.emotion import HIGH_AROUSAL_TAGS, SAMPLE_RATE, TAGS, UNCERTAIN
 
 log = logging.getLogger(__name__)
 
@@ -124,7 +126,7 @@ def evaluate(directory: Path, labels_csv: Path, seed: int = 0) -> dict[str, Any]
     if not rows:
         raise ValueError(f"no labelled audio files found in {directory} for {labels_csv}")
     random.Random(seed).shuffle(rows)
-    tagger = EmotionTagger()
+    tagger = registry.build("emotion", Settings())
     items: list[dict[str, Any]] = []
     spent = []
     for name, emo, truth in rows:
