@@ -1,11 +1,17 @@
-"""Files in, answers out: feeds recordings through the engine exactly as a microphone would."""
+"""Files in, answers out: feeds recordings through the engine exactly as a microphone would.
+
+``FileFeeder`` is the virtual microphone; ``FilesLink`` (a conversation from recordings, as
+fast as real time or faster) and ``VirtualAudio`` (the window without a sound card: a silent
+real-time speaker, and optionally one file played as the microphone) are the session's
+``AudioLink``s for it.
+"""
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -15,6 +21,9 @@ import numpy as np
 from app.audio.io import write_wav
 from app.engine import Engine
 from app.messages import FRAME, SAMPLE_RATE
+from app.session import AudioStatus, EngineStartError, Session, build_report, write_report
+
+__all__ = ["EngineStartError", "FeedPlan", "FileFeeder", "FilesLink", "VirtualAudio", "build_report", "run_files"]
 
 log = logging.getLogger(__name__)
 
@@ -28,10 +37,6 @@ class FeedPlan:
     overlap: float | None = None  # start the next file this long after the previous one ends
     lead_silence_s: float = 0.3
     max_wait_s: float = 90.0
-
-
-class EngineStartError(RuntimeError):
-    """The engine could not load its models or reach its LLM server; the message says why."""
 
 
 class FileFeeder:
@@ -101,6 +106,102 @@ class FileFeeder:
             self.done.set()
 
 
+class FilesLink:
+    """Recordings as the microphone and a virtual speaker; ``run`` plays them all, then returns."""
+
+    def __init__(self, plan: FeedPlan) -> None:
+        self.plan = plan
+        self._speaker: Any = None
+        self._feeder: FileFeeder | None = None
+
+    def start(self, engine: Engine) -> AudioStatus:
+        from app.audio.playback import VirtualSpeaker
+
+        self._speaker = VirtualSpeaker(engine.playback, realtime=self.plan.realtime)
+        self._speaker.start()
+        pace = "real time" if self.plan.realtime else "as fast as it can"
+        return AudioStatus(f"{len(self.plan.audios)} recording(s), {pace}", "virtual speaker")
+
+    def on_ready(self, engine: Engine) -> None:
+        self._feeder = FileFeeder(engine, self.plan)
+
+    def run(self) -> None:
+        """Play every recording and wait for the answers (on the caller's thread)."""
+        assert self._feeder is not None, "on_ready first"
+        self._feeder.run()
+
+    def stop(self) -> None:
+        if self._feeder is not None:
+            self._feeder.stop()
+        if self._speaker is not None:
+            self._speaker.stop()
+
+
+class VirtualAudio:
+    """A silent real-time speaker, plus an optional virtual microphone that plays a file once."""
+
+    def __init__(
+        self,
+        mic_file: Path | None = None,
+        *,
+        on_finished: Callable[[str], None] | None = None,
+        no_input_reason: str = "",
+        input_label: str = "",
+    ) -> None:
+        self.mic_file = mic_file
+        self.no_input_reason = no_input_reason
+        self.input_label = input_label  # audio fed by someone else (tests, an embedding app)
+        self.on_finished = on_finished
+        self._audio: np.ndarray | None = None
+        self._speaker: Any = None
+        self._feeder: FileFeeder | None = None
+        self._thread: threading.Thread | None = None
+
+    def load(self) -> None:
+        """Decode the microphone file (raises ``AudioFileError`` with one clear line)."""
+        if self.mic_file is not None and self._audio is None:
+            from app.audio.io import load_speech
+
+            self._audio = load_speech(self.mic_file)
+
+    def start(self, engine: Engine) -> AudioStatus:
+        from app.audio.playback import VirtualSpeaker
+
+        self.load()
+        self._speaker = VirtualSpeaker(engine.playback, realtime=True)
+        self._speaker.start()
+        out = "silent virtual speaker (real-time)"
+        if self.mic_file is not None:
+            return AudioStatus(f"virtual microphone playing {self.mic_file.name}", out)
+        if self.input_label:
+            return AudioStatus(self.input_label, out)
+        return AudioStatus("no microphone", out, ok=False, problem=self.no_input_reason or "No microphone.")
+
+    def on_ready(self, engine: Engine) -> None:
+        if self._audio is None:
+            return
+        feeder = self._feeder = FileFeeder(engine, FeedPlan([self._audio], realtime=True))
+
+        def run() -> None:
+            try:
+                feeder.run()
+            except Exception:  # noqa: BLE001 - reported in the log; the window stays usable
+                log.exception("virtual microphone failed")
+            if self.on_finished is not None and self.mic_file is not None:
+                self.on_finished(str(self.mic_file))
+
+        self._thread = threading.Thread(target=run, name="virtual-mic", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        if self._feeder is not None:
+            self._feeder.stop()
+        if self._thread is not None:
+            self._thread.join(timeout=2)
+        if self._speaker is not None:
+            self._speaker.stop()
+
+
 def run_files(
     engine: Engine,
     audios: list[np.ndarray],
@@ -112,23 +213,14 @@ def run_files(
     sources: list[str] | None = None,
 ) -> dict[str, Any]:
     """Runs a whole conversation from files with a virtual speaker; returns the report."""
-    from app.audio.playback import VirtualSpeaker
-
-    orch = engine.orchestrator
-    speaker = VirtualSpeaker(engine.playback, realtime=realtime)
-    orch.start()
-    speaker.start()
+    link = FilesLink(FeedPlan(audios, realtime=realtime, overlap=overlap))
+    session = Session(engine, link)
     try:
-        if not orch.wait_ready(timeout=300):
-            raise EngineStartError(
-                "the engine did not start: " + "; ".join(orch.errors or ["timed out loading"])
-            )
-        feeder = FileFeeder(engine, FeedPlan(audios, realtime=realtime, overlap=overlap))
-        feeder.run()
+        session.open()
+        link.run()
     finally:
-        speaker.stop()
-        orch.stop()
-    report = build_report(engine, sources=sources)
+        session.stop()
+    report = session.report(sources)
     if out_dir is not None:
         out_dir.mkdir(parents=True, exist_ok=True)
         for turn in report["turns"]:
@@ -139,19 +231,5 @@ def run_files(
                 )
                 turn["wav"] = str(path)
     if report_path is not None:
-        report_path.parent.mkdir(parents=True, exist_ok=True)
-        report_path.write_text(json.dumps(report, indent=2), encoding="utf-8")
+        write_report(report, report_path)
     return report
-
-
-def build_report(engine: Engine, sources: list[str] | None = None) -> dict[str, Any]:
-    orch = engine.orchestrator
-    turns = sorted(orch.finished, key=lambda t: t["turn_id"])
-    return {
-        "models": engine.models_report(),
-        "inputs": sources or [],
-        "cold_start_s": round(orch.cold_start_s, 3) if orch.cold_start_s else None,
-        "dropped_input_blocks": orch.input_q.dropped,
-        "errors": orch.errors,
-        "turns": turns,
-    }

@@ -14,7 +14,6 @@ device-loss events).  Ctrl-C ends it cleanly and still saves the report.
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import queue
 import sys
@@ -319,13 +318,72 @@ def _drain_ui(orch: Any, on_turn: Callable[[dict[str, Any]], None], say: Callabl
             on_turn(ev.metrics)
 
 
+class LiveAudioLink:
+    """The sound card as a session's ``AudioLink`` (``LiveAudio``).
+
+    The window (``fallback=True``) opens the devices as soon as the engine is built, and with
+    no usable audio still works (history, settings, typed files): the reply plays on a silent
+    virtual speaker and the reason is shown.  The command line opens them once the models are
+    warm and lets ``AudioUnavailable`` end the command with exit code 4.
+    """
+
+    def __init__(self, settings: Any, *, fallback: bool = True, **live_kw: Any) -> None:
+        self.settings = settings
+        self.fallback = fallback
+        self.live_kw = live_kw
+        self.live: LiveAudio | None = None
+        self._fallback: Any = None
+
+    def _open(self, engine: Any) -> LiveAudio:
+        live = LiveAudio(
+            engine,
+            input_wanted=self.live_kw.pop("input_wanted", self.settings.input_device),
+            output_wanted=self.live_kw.pop("output_wanted", self.settings.output_device),
+            echo=echo_params_from(self.settings),
+            classify=make_backchannel_classifier(engine, self.settings),
+            **self.live_kw,
+        )
+        self.live = live
+        live.start()
+        return live
+
+    def start(self, engine: Any) -> Any:
+        from app.session import AudioStatus
+
+        if not self.fallback:
+            return None
+        try:
+            live = self._open(engine)
+        except (AudioUnavailable, OSError) as exc:
+            from app.filemode import VirtualAudio
+
+            self.live = None
+            self._fallback = VirtualAudio(no_input_reason=str(exc))
+            return self._fallback.start(engine)
+        mic, spk = live.input_device, live.output_device
+        return AudioStatus(
+            f"{mic.name} ({live.input_rate} Hz)" if mic else "microphone",
+            f"{spk.name} ({live.output_rate} Hz), echo: {live.processor.mode}" if spk else "speaker",
+        )
+
+    def on_ready(self, engine: Any) -> None:
+        """The window's capture started with the streams (the engine ignores audio until its VAD
+        is loaded); the command line opens the devices now."""
+        if not self.fallback:
+            self._open(engine)
+
+    def stop(self) -> None:
+        if self.live is not None:
+            self.live.stop()
+        if self._fallback is not None:
+            self._fallback.stop()
+
+
 def listen_live(args: argparse.Namespace, say: Callable[[str], None] = log.info) -> int:
-    """A live conversation through the sound card; ``say`` shows each line to the user."""
-    _say = say
-    """``hearken listen --mic``: talk through the sound card until Ctrl-C (or N answered turns)."""
+    """``hearken listen --mic``: talk through the sound card until Ctrl-C (or N answered turns);
+    ``say`` shows each line to the user."""
     from app.config import settings_from_args
-    from app.engine import build_engine
-    from app.filemode import build_report
+    from app.session import EngineStartError, Session, write_report
 
     settings = settings_from_args(args)
     try:
@@ -345,16 +403,9 @@ def listen_live(args: argparse.Namespace, say: Callable[[str], None] = log.info)
         if explicit and not choice.notice:
             remember(kind, choice.device.name)
 
-    engine = build_engine(settings, output_rate=out_rate)
-    orch = engine.orchestrator
-    live = LiveAudio(
-        engine,
-        input_wanted=in_wanted,
-        output_wanted=out_wanted,
-        echo=echo_params_from(settings),
-        classify=make_backchannel_classifier(engine, settings),
-        sd=sd,
-    )
+    link = LiveAudioLink(settings, fallback=False, input_wanted=in_wanted, output_wanted=out_wanted, sd=sd)
+    session = Session.build(settings, link, output_rate=out_rate)
+    orch = session.orchestrator
     quit_after = getattr(args, "quit_after_turns", None)
     answered = 0
     code = EXIT_OK
@@ -364,44 +415,42 @@ def listen_live(args: argparse.Namespace, say: Callable[[str], None] = log.info)
         if not metrics.get("dropped") and metrics.get("assistant_text"):
             answered += 1
 
-    orch.start()
     try:
-        _say("loading the models ...")
-        if not orch.wait_ready(timeout=300):
-            sys.stderr.write(
-                "hearken: the models did not load: " + "; ".join(orch.errors or ["timeout"]) + "\n"
-            )
+        say("loading the models ...")
+        session.start()
+        try:
+            session.wait_ready(300)
+        except EngineStartError as exc:
+            sys.stderr.write(f"hearken: {exc}\n")
             return EXIT_RUNTIME
         try:
-            live.start()
+            session.begin()
         except AudioUnavailable as exc:
             sys.stderr.write(f"hearken: {exc}\n")
             return EXIT_AUDIO
+        live = link.live
+        assert live is not None and live.mic is not None and live.speaker is not None
         mic, speaker = live.mic, live.speaker
-        assert mic is not None and speaker is not None
-        _say(
+        say(
             f"listening on '{mic.device.name}' ({mic.rate} Hz), speaking on '{speaker.device.name}' "
             f"({speaker.rate} Hz). Talk to me; Ctrl-C ends."
         )
         while True:
-            _drain_ui(orch, on_turn, _say)
+            _drain_ui(orch, on_turn, say)
             if quit_after and answered >= quit_after and orch.is_idle():
                 break
             time.sleep(0.05)
     except KeyboardInterrupt:
-        _say("\nstopping ...")
+        say("\nstopping ...")
     finally:
-        live.stop()
-        orch.stop()
-        _drain_ui(orch, on_turn, _say)
-        report = build_report(engine)
-        report["audio"] = live.report()
+        session.stop()
+        _drain_ui(orch, on_turn, say)
+        report = session.report()
+        if link.live is not None:
+            report["audio"] = link.live.report()
         path = getattr(args, "report", None)
         if path:
-            path = Path(path)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            path.write_text(json.dumps(report, indent=2), encoding="utf-8")
-            _say(f"report: {path}")
+            say(f"report: {write_report(report, Path(path))}")
     if report["errors"]:
         sys.stderr.write("hearken: " + "; ".join(report["errors"]) + "\n")
         code = EXIT_RUNTIME

@@ -144,12 +144,14 @@ class Orchestrator:
         self._monitor = threading.Thread(target=self._watch_playback, name="playback-events", daemon=True)
         self._ready = threading.Event()  # set when loading ended, well or not (see load_failed)
         self.load_failed = False
+        self.started = False
         self.cold_start_s: float | None = None
 
     # ---------------- lifecycle ----------------
     def start(self) -> None:
         """Start every worker; models load in parallel on their own threads."""
         self.t0 = time.perf_counter()
+        self.started = True
         for w in self.workers:
             w.start()
         self._monitor.start()

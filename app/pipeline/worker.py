@@ -99,6 +99,11 @@ class Worker:
         self._stop.set()
         self.inbox.put(_STOP, block=False)
 
+    @property
+    def alive(self) -> bool:
+        """Its thread is running (False before ``start`` and once it has ended, e.g. a failed setup)."""
+        return self._thread.is_alive()
+
     def join(self, timeout: float | None = None) -> bool:
         self._thread.join(timeout)
         return not self._thread.is_alive()

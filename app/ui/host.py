@@ -15,22 +15,28 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
-from typing import Any, Protocol
-
-import numpy as np
+from typing import Any
 
 from app.config import Settings
+from app.filemode import VirtualAudio
+from app.live import LiveAudioLink
+from app.session import ROLE_LABELS, AudioLink, AudioStatus, EngineStartError, Session
+
+__all__ = [
+    "ROLE_LABELS",
+    "AudioStatus",
+    "EngineBuilt",
+    "EngineHost",
+    "EngineReady",
+    "EngineStopped",
+    "LiveAudioLink",
+    "LoadFailed",
+    "LoadProgress",
+    "MicFileFinished",
+    "VirtualAudio",
+]
 
 log = logging.getLogger(__name__)
-
-ROLE_LABELS = {
-    "vad": "voice activity detector",
-    "stt": "speech recognition",
-    "llm": "language model",
-    "tts": "voice",
-}
-
 
 # ---------------------------------------------------------------- events for the bridge
 
@@ -70,141 +76,8 @@ class EngineStopped:
 
 
 @dataclass(frozen=True)
-class AudioStatus:
-    """What the microphone and speaker are (or why there is none)."""
-
-    input: str
-    output: str
-    ok: bool = True
-    problem: str = ""  # one sentence when there is no usable microphone
-
-
-@dataclass(frozen=True)
 class MicFileFinished:
     path: str
-
-
-# ---------------------------------------------------------------- audio links
-
-
-class AudioLink(Protocol):
-    """Connects an engine to a microphone and a speaker (real or virtual)."""
-
-    def start(self, engine: Any) -> AudioStatus: ...  # engine built: open outputs
-    def on_ready(self, engine: Any) -> None: ...  # models warm: start feeding input
-    def stop(self) -> None: ...
-
-
-class LiveAudioLink:
-    """The sound card: microphone -> echo canceller -> engine, engine -> speaker (app.live.LiveAudio).
-
-    With no usable audio the window still works (history, settings, typed files): the reply
-    plays on a silent virtual speaker and the reason is shown.
-    """
-
-    def __init__(self, settings: Any) -> None:
-        self.settings = settings
-        self.live: Any = None
-        self._fallback: VirtualAudio | None = None
-
-    def start(self, engine: Any) -> AudioStatus:
-        from app.audio.devices import AudioUnavailable
-        from app.live import LiveAudio, echo_params_from, make_backchannel_classifier
-
-        try:
-            live = LiveAudio(
-                engine,
-                input_wanted=self.settings.input_device,
-                output_wanted=self.settings.output_device,
-                echo=echo_params_from(self.settings),
-                classify=make_backchannel_classifier(engine, self.settings),
-            )
-            live.start()
-        except (AudioUnavailable, OSError) as exc:
-            self._fallback = VirtualAudio(no_input_reason=str(exc))
-            return self._fallback.start(engine)
-        self.live = live
-        mic, spk = live.input_device, live.output_device
-        return AudioStatus(
-            f"{mic.name} ({live.input_rate} Hz)" if mic else "microphone",
-            f"{spk.name} ({live.output_rate} Hz), echo: {live.processor.mode}" if spk else "speaker",
-        )
-
-    def on_ready(self, engine: Any) -> None:
-        """Capture starts with the streams; the engine ignores audio until its VAD is loaded."""
-
-    def stop(self) -> None:
-        if self.live is not None:
-            self.live.stop()
-        if self._fallback is not None:
-            self._fallback.stop()
-
-
-class VirtualAudio:
-    """A silent real-time speaker, plus an optional virtual microphone that plays a file once."""
-
-    def __init__(
-        self,
-        mic_file: Path | None = None,
-        *,
-        on_finished: Callable[[str], None] | None = None,
-        no_input_reason: str = "",
-        input_label: str = "",
-    ) -> None:
-        self.mic_file = mic_file
-        self.no_input_reason = no_input_reason
-        self.input_label = input_label  # audio fed by someone else (tests, an embedding app)
-        self.on_finished = on_finished
-        self._audio: np.ndarray | None = None
-        self._speaker: Any = None
-        self._feeder: Any = None
-        self._thread: threading.Thread | None = None
-
-    def load(self) -> None:
-        """Decode the microphone file (raises ``AudioFileError`` with one clear line)."""
-        if self.mic_file is not None and self._audio is None:
-            from app.audio.io import load_speech
-
-            self._audio = load_speech(self.mic_file)
-
-    def start(self, engine: Any) -> AudioStatus:
-        from app.audio.playback import VirtualSpeaker
-
-        self.load()
-        self._speaker = VirtualSpeaker(engine.playback, realtime=True)
-        self._speaker.start()
-        out = "silent virtual speaker (real-time)"
-        if self.mic_file is not None:
-            return AudioStatus(f"virtual microphone playing {self.mic_file.name}", out)
-        if self.input_label:
-            return AudioStatus(self.input_label, out)
-        return AudioStatus("no microphone", out, ok=False, problem=self.no_input_reason or "No microphone.")
-
-    def on_ready(self, engine: Any) -> None:
-        if self._audio is None:
-            return
-        from app.filemode import FeedPlan, FileFeeder
-
-        self._feeder = FileFeeder(engine, FeedPlan([self._audio], realtime=True))
-
-        def run() -> None:
-            try:
-                self._feeder.run()
-            except Exception:  # noqa: BLE001 - reported in the log; the window stays usable
-                log.exception("virtual microphone failed")
-            if self.on_finished is not None and self.mic_file is not None:
-                self.on_finished(str(self.mic_file))
-
-        self._thread = threading.Thread(target=run, name="virtual-mic", daemon=True)
-        self._thread.start()
-
-    def stop(self) -> None:
-        if self._feeder is not None:
-            self._feeder.stop()
-        if self._thread is not None:
-            self._thread.join(timeout=2)
-        if self._speaker is not None:
-            self._speaker.stop()
 
 
 # ---------------------------------------------------------------- the host
@@ -244,6 +117,7 @@ class EngineHost:
         self.events: queue.SimpleQueue[object] = queue.SimpleQueue()
         self.engine: Any = None
         self.audio: AudioLink | None = None
+        self.session: Session | None = None
         self.epoch = 0
         self.state = "idle"  # idle, loading, ready, failed, stopping, stopped
         self.load_started: float | None = None
@@ -305,15 +179,16 @@ class EngineHost:
     def _shutdown(self, engine: Any, audio: AudioLink | None, epoch: int) -> None:
         t0 = time.perf_counter()
         try:
-            if audio is not None:
-                audio.stop()
             if engine is not None:
-                engine.orchestrator.stop()
+                Session(engine, audio).stop()
+            elif audio is not None:
+                audio.stop()
         except Exception:  # noqa: BLE001 - stopping must always finish
             log.exception("stopping the engine failed")
         with self._lock:
             self.engine = None
             self.audio = None
+            self.session = None
             self.state = "stopped"
         log.info("engine stopped in %.0f ms", (time.perf_counter() - t0) * 1000)
         self.events.put(EngineStopped(epoch))
@@ -366,41 +241,31 @@ class EngineHost:
             log.exception("building the engine failed")
             self._failed(epoch, "runtime", f"{type(exc).__name__}: {exc}")
             return
+        session = Session(engine, audio)
         with self._lock:
             if cancel.is_set():
                 return
-            self.engine, self.audio = engine, audio
+            self.engine, self.audio, self.session = engine, audio, session
         self.events.put(EngineBuilt(engine, epoch))
-        orch = engine.orchestrator
         try:
-            orch.start()
-            self.events.put(audio.start(engine))
+            status = session.start()
+            if status is not None:
+                self.events.put(status)
         except Exception as exc:  # noqa: BLE001
             log.exception("starting the engine failed")
             self._failed(epoch, "runtime", f"{type(exc).__name__}: {exc}")
             return
-        workers = list(getattr(orch, "workers", []))
-        total = len(workers) + 1
-        reported = -1
-        deadline = t0 + self.ready_timeout_s
-        while not orch.wait_ready(0.05):
-            if cancel.is_set():
-                return
-            dead = [w for w in workers if not w.ready.is_set() and not w._thread.is_alive()]
-            if dead or getattr(orch, "state", "") == "error":
-                names = ", ".join(ROLE_LABELS.get(w.name, w.name) for w in dead) or "a model"
-                errors = "; ".join(getattr(orch, "errors", [])) or "it stopped while loading"
-                self._failed(epoch, "model", f"The {names} could not be loaded: {errors}")
-                return
-            if time.perf_counter() > deadline:
-                self._failed(epoch, "model", f"The models did not load within {self.ready_timeout_s:.0f} s")
-                return
-            done = sum(1 for w in workers if w.ready.is_set())
-            if done != reported:
-                reported = done
-                waiting = [ROLE_LABELS.get(w.name, w.name) for w in workers if not w.ready.is_set()]
-                text = "Loading " + ", ".join(waiting) + "…" if waiting else "Warming up…"
-                self.events.put(LoadProgress(text, done + 1, total, epoch))
+        try:
+            ready = session.wait_ready(
+                max(1.0, t0 + self.ready_timeout_s - time.perf_counter()),
+                progress=lambda p: self.events.put(LoadProgress(p.text, p.done, p.total, epoch)),
+                cancel=cancel,
+            )
+        except EngineStartError as exc:
+            self._failed(epoch, "model", str(exc))
+            return
+        if not ready:
+            return
         seconds = time.perf_counter() - t0
         with self._lock:
             if cancel.is_set():
@@ -410,7 +275,7 @@ class EngineHost:
         log.info("models ready in %.2f s", seconds)
         self.events.put(EngineReady(seconds, epoch))
         try:
-            audio.on_ready(engine)
+            session.begin()
         except Exception as exc:  # noqa: BLE001
             log.exception("audio input failed to start")
             self.events.put(AudioStatus(f"microphone failed: {exc}", "", ok=False))
@@ -473,21 +338,20 @@ class EngineHost:
     def _reopen_audio(self) -> None:
         """Close the microphone and speaker and open the chosen ones; the engine and memory stay."""
         with self._lock:
-            engine, old = self.engine, self.audio
-        if engine is None or old is None or self.state != "ready":
+            session = self.session
+        if session is None or self.state != "ready":
             return
         try:
-            old.stop()
             audio = self.audio_factory()
-            status = audio.start(engine)
-            audio.on_ready(engine)
+            status = session.replace_link(audio)
         except Exception as exc:  # noqa: BLE001 - shown in the window, not as a traceback
             log.exception("reopening the audio devices failed")
             self.events.put(AudioStatus("", "", ok=False, problem=f"The devices could not be opened: {exc}"))
             return
         with self._lock:
             self.audio = audio
-        self.events.put(status)
+        if status is not None:
+            self.events.put(status)
 
     def run_in_background(self, fn: Callable[[], object], name: str = "ui-task") -> None:
         """Run ``fn`` on its own thread and put what it returns on ``events``."""

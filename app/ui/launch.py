@@ -65,7 +65,8 @@ class GuiRun:
 
 
 def _audio_factory(args: argparse.Namespace, host_ref: list[Any]) -> Any:
-    from app.ui.host import MicFileFinished, VirtualAudio
+    from app.filemode import VirtualAudio
+    from app.ui.host import MicFileFinished
 
     mic_file = getattr(args, "mic_file", None)
     if mic_file is not None:
@@ -75,7 +76,7 @@ def _audio_factory(args: argparse.Namespace, host_ref: list[Any]) -> Any:
                 host_ref[0].events.put(MicFileFinished(path))
 
         return lambda: VirtualAudio(Path(mic_file), on_finished=finished)
-    from app.ui.host import LiveAudioLink
+    from app.live import LiveAudioLink
 
     return lambda: LiveAudioLink(host_ref[0].settings) if host_ref else VirtualAudio()
 

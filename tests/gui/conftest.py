@@ -14,8 +14,9 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 import app.ui  # noqa: E402,F401 - applies the Qt binding work-arounds before any Qt call
 from app.config import Settings  # noqa: E402
 from app.engine import Engine  # noqa: E402
+from app.filemode import VirtualAudio  # noqa: E402
 from app.history import History  # noqa: E402
-from app.ui.host import EngineHost, VirtualAudio  # noqa: E402
+from app.ui.host import EngineHost  # noqa: E402
 from app.ui.prefs import UiPrefs  # noqa: E402
 from tests.fakes import ScriptedLlm, ToneTts, make_orchestrator  # noqa: E402
 
