@@ -495,13 +495,13 @@ def _check_tts(item: dict[str, Any]) -> str:
 def _check_emotion(item: dict[str, Any]) -> str:
     import numpy as np
 
-    from app.engines import emotion
+    from app.engines.emotion import voice
 
-    pm = emotion._load_parselmouth()
+    pm = voice.load_parselmouth()
     if pm is None:
         return "praat-parselmouth not installed (the built-in pitch tracker is used)"
     t = np.arange(8000, dtype=np.float64) / 8000
-    f0, *_ = emotion._pitch_praat(0.3 * np.sin(2 * np.pi * 150 * t), pm)
+    f0, *_ = voice.pitch_praat(0.3 * np.sin(2 * np.pi * 150 * t), pm)
     return f"{len(f0)} pitch frames"
 
 

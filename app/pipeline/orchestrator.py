@@ -49,6 +49,7 @@ from app.pipeline.bargein import Decision, UserEvent, decide
 from app.pipeline.cancel import CancelScope
 from app.pipeline.clock import TurnClock
 from app.pipeline.memory import Conversation
+from app.pipeline.reply_style import prompt_note, reply_style
 from app.pipeline.stages import LlmWorker, SttWorker, TtsWorker
 from app.pipeline.text import looks_complete, split_words_played
 from app.pipeline.turns import (
@@ -460,20 +461,10 @@ class Orchestrator:
         self.llm_q.put(dataclasses.replace(tr, text=text, gen=turn.gen, style=turn.style))
 
     def _style(self, tags: EmotionTags | None) -> SpeechStyle:
-        try:
-            from app.engines.emotion import reply_style
-
-            return reply_style(tags)
-        except Exception:  # noqa: BLE001
-            return SpeechStyle()
+        return reply_style(tags)
 
     def _note(self, tags: EmotionTags | None) -> str:
-        try:
-            from app.engines.emotion import prompt_note
-
-            return prompt_note(tags)
-        except Exception:  # noqa: BLE001
-            return ""
+        return prompt_note(tags)
 
     def prompt_for(self, tr: Transcript, llm: LlmEngine) -> list[dict[str, str]] | None:
         """Chat messages for this turn; records the user's message in memory as sent (None if stale)."""

@@ -10,7 +10,8 @@ import pytest
 import soxr
 
 from app.config import Settings
-from app.engines.emotion import EmotionTagger, _load_parselmouth
+from app.engines.emotion import EmotionTagger
+from app.engines.emotion.voice import load_parselmouth
 from app.models import resolve
 from app.tools.emotion_eval import evaluate, format_report
 
@@ -72,7 +73,7 @@ def test_evaluate_on_ravdess_beats_the_majority_baseline() -> None:
     if not (EMOTION_DEV / "labels.csv").is_file():
         pytest.skip(f"no emotion development set at {EMOTION_DEV}")
     # the figures are for Praat's pitch tracker (the YIN stand-in is a fallback, a little weaker)
-    assert _load_parselmouth() is not None, (
+    assert load_parselmouth() is not None, (
         "praat-parselmouth is not installed (pip install praat-parselmouth)"
     )
     # three seeded orders of the one session, so the figure does not hang on one lucky order

@@ -11,17 +11,10 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from app.engines import emotion as em
-from app.engines.emotion import (
-    TAGS,
-    UNCERTAIN,
-    EmotionTagger,
-    VoiceFeatures,
-    prompt_note,
-    rate_from_words,
-    reply_style,
-)
+from app.engines.emotion import TAGS, UNCERTAIN, EmotionTagger, VoiceFeatures, rate_from_words
+from app.engines.emotion import voice as voice_analysis
 from app.messages import EmotionTags, SpeechStyle
+from app.pipeline.reply_style import prompt_note, reply_style
 from app.tools.emotion_eval import LABEL_MAP, arousal_of, evaluate, format_report, map_label
 
 SR = 16_000
@@ -157,7 +150,7 @@ def test_other_rate_stereo_and_int_input(tagger: EmotionTagger) -> None:
 
 
 def test_yin_fallback_tracks_pitch(monkeypatch: pytest.MonkeyPatch, tagger: EmotionTagger) -> None:
-    monkeypatch.setattr(em, "_load_parselmouth", lambda: None)
+    monkeypatch.setattr(voice_analysis, "load_parselmouth", lambda: None)
     for f0 in (120.0, 220.0):
         v = tagger.analyze_voice(tone(f0, -20.0, 1.0))
         assert v.tracker == "yin"
@@ -309,7 +302,7 @@ def test_confidence_is_low_before_a_baseline_and_for_short_speech() -> None:
     assert t.tag(short).label == UNCERTAIN
 
 
-# ---------------------------------------------------------------- notes and styles
+# ---------------------------------------------------------------- notes and styles (app.pipeline.reply_style)
 
 
 def make(label: str, conf: float = 0.8, arousal: float = 0.0, cues: tuple[str, ...] = ()) -> EmotionTags:
