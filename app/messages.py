@@ -92,13 +92,17 @@ class Clause:
 
 @dataclass(frozen=True)
 class SpeechStyle:
-    """How to say a reply: piper's knobs plus a name the UI can show."""
+    """How to say a reply, in terms any TTS engine can honour, plus a name the UI can show.
+
+    Each factor is relative to the voice's own delivery (1.0 = as the voice speaks by
+    default); an engine maps them to its knobs and ignores those it has none for.
+    """
 
     name: str = "neutral"
-    length_scale: float = 1.0  # >1 slower
-    noise_scale: float = 0.667  # expressiveness
-    noise_w_scale: float = 0.8  # phoneme-length variation
-    volume: float = 1.0
+    rate: float = 1.0  # speaking pace: >1 faster
+    expressiveness: float = 1.0  # variation in intonation and energy: <1 flatter
+    timing_variation: float = 1.0  # variation in the length of sounds: <1 more even
+    volume: float = 1.0  # gain on the samples
 
 
 @dataclass(frozen=True)

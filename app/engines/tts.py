@@ -100,12 +100,21 @@ class PiperTts:
         """Yields float32 mono arrays at ``sample_rate`` (piper yields one per sentence)."""
         from piper import SynthesisConfig
 
-        style = style or SpeechStyle()
-        cfg = SynthesisConfig(
-            length_scale=style.length_scale / self.speaking_rate,
-            noise_scale=style.noise_scale,
-            noise_w_scale=style.noise_w_scale,
-            volume=style.volume,
-        )
+        cfg = SynthesisConfig(**self.piper_knobs(style or SpeechStyle(), self.speaking_rate))
         for chunk in self.voice.synthesize(text, syn_config=cfg):
             yield np.asarray(chunk.audio_float_array, dtype=np.float32)
+
+    @staticmethod
+    def piper_knobs(style: SpeechStyle, speaking_rate: float = 1.0) -> dict[str, float]:
+        """``style`` as piper's ``SynthesisConfig`` fields.
+
+        Expressiveness and timing variation 1.0 are piper's usual noise 0.667 and noise_w 0.8.
+        The knobs go in steps of 0.001 (finer is inaudible), so a style written as exact ratios
+        of tuned numbers asks piper for exactly those numbers.
+        """
+        return {
+            "length_scale": round(1.0 / style.rate, 3) / speaking_rate,
+            "noise_scale": round(0.667 * style.expressiveness, 3),
+            "noise_w_scale": round(0.8 * style.timing_variation, 3),
+            "volume": style.volume,
+        }

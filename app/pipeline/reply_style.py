@@ -3,7 +3,8 @@
 The emotion tagger (:mod:`app.engines.emotion`) only says how the user sounds;
 this is the pipeline's decision of what to do about it.  :func:`prompt_note`
 tells the LLM (a frustrated user gets a short, calm answer) and
-:func:`reply_style` picks how the answer is spoken (:class:`~app.messages.SpeechStyle`).
+:func:`reply_style` picks how the answer is spoken, in the engine-neutral terms
+of :class:`~app.messages.SpeechStyle` that each TTS engine maps to its own knobs.
 Both act only on tags at or above :data:`NOTE_CONFIDENCE`.
 """
 
@@ -36,12 +37,21 @@ def prompt_note(tags: EmotionTags | None) -> str:
     return f"The user sounds {how}" + (f" ({why})" if why else "") + f"; {advice}."
 
 
+# The styles were tuned by ear on piper: sound lengths x1.12 / x1.08 / x0.95 / x0.9, noise 0.5 /
+# 0.6 / 0.8 against its usual 0.667 and noise_w 0.7 / 0.75 / 0.9 against 0.8.  They are written
+# as those exact ratios, so piper is asked for exactly the tuned numbers.
 STYLES: dict[str, SpeechStyle] = {
     "neutral": SpeechStyle(),
-    "calm": SpeechStyle("calm", length_scale=1.12, noise_scale=0.5, noise_w_scale=0.7, volume=0.9),
-    "warm": SpeechStyle("warm", length_scale=1.08, noise_scale=0.6, noise_w_scale=0.75, volume=0.92),
-    "bright": SpeechStyle("bright", length_scale=0.95, noise_scale=0.8, noise_w_scale=0.9, volume=1.0),
-    "brisk": SpeechStyle("brisk", length_scale=0.9, noise_scale=0.667, noise_w_scale=0.8, volume=1.0),
+    "calm": SpeechStyle(
+        "calm", rate=1 / 1.12, expressiveness=0.5 / 0.667, timing_variation=0.7 / 0.8, volume=0.9
+    ),
+    "warm": SpeechStyle(
+        "warm", rate=1 / 1.08, expressiveness=0.6 / 0.667, timing_variation=0.75 / 0.8, volume=0.92
+    ),
+    "bright": SpeechStyle(
+        "bright", rate=1 / 0.95, expressiveness=0.8 / 0.667, timing_variation=0.9 / 0.8, volume=1.0
+    ),
+    "brisk": SpeechStyle("brisk", rate=1 / 0.9),
 }
 _STYLE_FOR = {
     "angry": "calm",
@@ -59,7 +69,8 @@ def reply_style(tags: EmotionTags | None, reply_text: str = "") -> SpeechStyle:
     Frustrated or anxious -> calm (slower, steadier, a little softer); sad ->
     warm; happy or surprised -> bright (slightly quicker, more expressive), but
     warm when the reply itself brings bad news; a neutral user who talks fast
-    -> brisk.  The knobs move towards the style in proportion to confidence.
+    -> brisk.  The style moves from neutral towards the target in proportion to
+    confidence (the pace as a change in the length of the sounds).
     """
     if tags is None or not tags.confidence >= NOTE_CONFIDENCE:
         return STYLES["neutral"]
@@ -73,10 +84,14 @@ def reply_style(tags: EmotionTags | None, reply_text: str = "") -> SpeechStyle:
         name = "warm"
     target, base = STYLES[name], STYLES["neutral"]
     k = float(np.clip((tags.confidence - NOTE_CONFIDENCE) / 0.3 + 0.5, 0.5, 1.0))
+
+    def toward(neutral: float, styled: float) -> float:
+        return neutral + k * (styled - neutral)
+
     return SpeechStyle(
         name=name,
-        length_scale=round(base.length_scale + k * (target.length_scale - base.length_scale), 3),
-        noise_scale=round(base.noise_scale + k * (target.noise_scale - base.noise_scale), 3),
-        noise_w_scale=round(base.noise_w_scale + k * (target.noise_w_scale - base.noise_w_scale), 3),
-        volume=round(base.volume + k * (target.volume - base.volume), 3),
+        rate=1.0 / toward(1.0 / base.rate, 1.0 / target.rate),
+        expressiveness=toward(base.expressiveness, target.expressiveness),
+        timing_variation=toward(base.timing_variation, target.timing_variation),
+        volume=round(toward(base.volume, target.volume), 3),
     )
