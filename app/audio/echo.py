@@ -1,314 +1,43 @@
-"""Full duplex on open speakers: echo cancellation, a residual-echo guard and the echo modes.
+"""Full duplex on open speakers: the echo processor between the microphone and the VAD.
 
-Pieces, from the sound card inwards:
-
-* ``ReferenceTimeline``: the exact samples sent to the speaker (the output callback's
-  ``tap``), resampled to 16 kHz and placed on the ``perf_counter`` timeline by their
-  DAC time.  The microphone path asks it for the reference of each captured frame.
-* ``EchoCanceller`` backends: Speex's adaptive filter plus its residual-echo suppressor,
-  from the ``pyaec`` wheel (preferred: it ships its own library) or the system's
-  ``libspeexdsp``.  Chosen by measurement (``scripts/echo_bench.py``, docs/audio.md).
-* ``EchoProcessor``: runs one canceller for the whole session on 16 ms frames, measures the
-  echo path at the start of each reply (delay, coupling; realigns if needed), picks the
-  mode (headset / speakers / half-duplex, or the one set by the user), measures ERLE, and
-  flags each frame "near end" (the user) or "echo".  Echo frames are attenuated before
-  the VAD sees them: plain cancellation leaves enough residue for Silero to fire.
+``EchoProcessor`` runs one canceller (``app/audio/aec.py``) for the whole session on 16 ms
+frames, against the speaker reference (``app/audio/reference.py``).  It measures the echo path
+at the start of each reply (delay, coupling; realigns if needed), picks the mode (headset /
+speakers / half-duplex, or the one set by the user), measures ERLE, and flags each frame
+"near end" (the user) or "echo".  Echo frames are attenuated before the VAD sees them: plain
+cancellation leaves enough residue for Silero to fire.  ``EchoParams`` tunes it, ``EchoStats``
+is what it measured, ``Frame`` is what it hands on.
 
 Each frame leaves flagged ``near`` / ``onset`` / ``strong`` / ``playing``: what to do with
 it while the assistant speaks (pause, hold, release) is the barge-in policy's decision
 (``app/pipeline/bargein.py``).
 
-Nothing here runs in an audio callback except ``ReferenceTimeline.push`` (a deque append).
+Nothing here runs in an audio callback except ``push_reference`` (a deque append).
 """
 
 from __future__ import annotations
 
 import collections
-import ctypes
-import ctypes.util
 import logging
 import math
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
-from app.audio.capture import SampleClock
-from app.audio.resample import StreamResampler
+from app.audio.aec import FRAME, EchoCanceller, make_canceller
+from app.audio.reference import ReferenceTimeline, estimate_delay
 from app.messages import SAMPLE_RATE
 
 log = logging.getLogger(__name__)
 
-FRAME = 256  # 16 ms at 16 kHz: the canceller's frame
 FRAME_S = FRAME / SAMPLE_RATE
 MODES = ("auto", "headset", "speakers", "half-duplex")
-
-_I16P = ctypes.POINTER(ctypes.c_int16)
-
-
-def _ptr(a: np.ndarray) -> Any:
-    return a.ctypes.data_as(_I16P)
 
 
 def _db(x: float) -> float:
     return 10.0 * math.log10(max(x, 1e-20))
-
-
-# ====================================================================== cancellers
-
-
-class EchoCanceller:
-    """Linear echo cancellation + residual-echo suppression on int16 frames of ``frame`` samples."""
-
-    name = "none"
-    frame = FRAME
-
-    def cancel(self, mic: np.ndarray, ref: np.ndarray, out: np.ndarray) -> None:
-        raise NotImplementedError
-
-    def reset(self) -> None:
-        raise NotImplementedError
-
-
-class PyAecCanceller(EchoCanceller):
-    """The ``pyaec`` wheel (Speex AEC + preprocessor with residual-echo suppression), called with numpy buffers."""
-
-    name = "pyaec"
-
-    def __init__(self, frame: int = FRAME, filter_len: int = 4096, rate: int = SAMPLE_RATE) -> None:
-        import pyaec
-
-        if pyaec.lib is None:
-            raise OSError("pyaec's library could not be loaded")
-        self._lib = pyaec.lib
-        self.frame, self.filter_len, self.rate = frame, filter_len, rate
-        self._h = self._lib.AecNew(frame, filter_len, rate, True)
-        if not self._h:
-            raise OSError("pyaec: AecNew failed")
-
-    def cancel(self, mic: np.ndarray, ref: np.ndarray, out: np.ndarray) -> None:
-        self._lib.AecCancelEcho(self._h, _ptr(mic), _ptr(ref), _ptr(out), self.frame)
-
-    def reset(self) -> None:
-        old, self._h = self._h, self._lib.AecNew(self.frame, self.filter_len, self.rate, True)
-        if old:
-            self._lib.AecDestroy(old)
-
-    def __del__(self) -> None:
-        h = getattr(self, "_h", None)
-        if h:
-            self._lib.AecDestroy(h)
-            self._h = None
-
-
-class SpeexDspCanceller(EchoCanceller):
-    """The system's libspeexdsp (Debian ``libspeexdsp1``, a dependency of PulseAudio) through ctypes."""
-
-    name = "speexdsp"
-    _SET_RATE = 24
-    _PP_DENOISE, _PP_NOISE_SUPPRESS, _PP_ECHO_SUPPRESS = 0, 18, 20
-    _PP_ECHO_SUPPRESS_ACTIVE, _PP_ECHO_STATE = 22, 24
-
-    def __init__(
-        self,
-        frame: int = FRAME,
-        filter_len: int = 4096,
-        rate: int = SAMPLE_RATE,
-        *,
-        echo_suppress_db: int = -40,
-        echo_suppress_active_db: int = -15,
-        noise_suppress_db: int = -15,
-    ) -> None:
-        path = ctypes.util.find_library("speexdsp") or "libspeexdsp.so.1"
-        lib = ctypes.CDLL(path)
-        lib.speex_echo_state_init.restype = ctypes.c_void_p
-        lib.speex_echo_state_init.argtypes = [ctypes.c_int, ctypes.c_int]
-        lib.speex_echo_state_destroy.argtypes = [ctypes.c_void_p]
-        lib.speex_echo_cancellation.argtypes = [ctypes.c_void_p, _I16P, _I16P, _I16P]
-        lib.speex_echo_ctl.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p]
-        lib.speex_preprocess_state_init.restype = ctypes.c_void_p
-        lib.speex_preprocess_state_init.argtypes = [ctypes.c_int, ctypes.c_int]
-        lib.speex_preprocess_state_destroy.argtypes = [ctypes.c_void_p]
-        lib.speex_preprocess_ctl.argtypes = [ctypes.c_void_p, ctypes.c_int, ctypes.c_void_p]
-        lib.speex_preprocess_run.argtypes = [ctypes.c_void_p, _I16P]
-        self._lib = lib
-        self.frame, self.filter_len, self.rate = frame, filter_len, rate
-        self._settings = (echo_suppress_db, echo_suppress_active_db, noise_suppress_db)
-        self._st: Any = None
-        self._pp: Any = None
-        self._make()
-
-    def _ctl(self, request: int, value: int) -> None:
-        v = ctypes.c_int(value)
-        self._lib.speex_preprocess_ctl(self._pp, request, ctypes.byref(v))
-
-    def _make(self) -> None:
-        lib = self._lib
-        self._st = lib.speex_echo_state_init(self.frame, self.filter_len)
-        if not self._st:
-            raise OSError("speex_echo_state_init failed")
-        rate = ctypes.c_int(self.rate)
-        lib.speex_echo_ctl(self._st, self._SET_RATE, ctypes.byref(rate))
-        self._pp = lib.speex_preprocess_state_init(self.frame, self.rate)
-        lib.speex_preprocess_ctl(self._pp, self._PP_ECHO_STATE, ctypes.c_void_p(self._st))
-        # Speex applies residual-echo suppression only through its denoiser's gains.
-        self._ctl(self._PP_DENOISE, 1)
-        echo_db, active_db, noise_db = self._settings
-        self._ctl(self._PP_ECHO_SUPPRESS, echo_db)
-        self._ctl(self._PP_ECHO_SUPPRESS_ACTIVE, active_db)
-        self._ctl(self._PP_NOISE_SUPPRESS, noise_db)
-
-    def cancel(self, mic: np.ndarray, ref: np.ndarray, out: np.ndarray) -> None:
-        self._lib.speex_echo_cancellation(self._st, _ptr(mic), _ptr(ref), _ptr(out))
-        self._lib.speex_preprocess_run(self._pp, _ptr(out))
-
-    def _free(self) -> None:
-        if self._pp:
-            self._lib.speex_preprocess_state_destroy(self._pp)
-            self._pp = None
-        if self._st:
-            self._lib.speex_echo_state_destroy(self._st)
-            self._st = None
-
-    def reset(self) -> None:
-        self._free()
-        self._make()
-
-    def __del__(self) -> None:
-        try:
-            self._free()
-        except Exception:  # noqa: BLE001 - interpreter shutdown
-            pass
-
-
-def make_canceller(backend: str = "auto", *, filter_len: int = 4096) -> EchoCanceller | None:
-    """The first backend that loads (``auto``: pyaec, then speexdsp), or None."""
-    order = {"auto": ("pyaec", "speexdsp"), "pyaec": ("pyaec",), "speexdsp": ("speexdsp",)}.get(backend, ())
-    for name in order:
-        try:
-            if name == "pyaec":
-                return PyAecCanceller(filter_len=filter_len)
-            return SpeexDspCanceller(filter_len=filter_len)
-        except Exception as exc:  # noqa: BLE001 - ImportError, OSError: try the next one
-            log.info("echo canceller %s unavailable: %s", name, exc)
-    return None
-
-
-# ====================================================================== reference
-
-
-class ReferenceTimeline:
-    """What the speaker played, at 16 kHz, indexed by ``perf_counter`` time.
-
-    ``push`` is called from the output callback (a deque append, no copy); everything
-    else runs on the capture thread.
-    """
-
-    def __init__(self, seconds: float = 8.0) -> None:
-        self.size = 1 << max(12, math.ceil(math.log2(seconds * SAMPLE_RATE)))
-        self.ring = np.zeros(self.size, dtype=np.float32)
-        self.origin: float | None = None
-        self.head = 0  # absolute index of the next sample to write
-        self._pending: collections.deque[tuple[np.ndarray, float, int]] = collections.deque(maxlen=4096)
-        self._rate = 0
-        self._clock: SampleClock | None = None
-        self._rs: StreamResampler | None = None
-        self._count = 0
-
-    def push(self, samples: np.ndarray, t_play: float, rate: int) -> None:
-        self._pending.append((samples, t_play, rate))
-
-    def ingest(self) -> None:
-        while self._pending:
-            samples, t_play, rate = self._pending.popleft()
-            self._write(samples, t_play, rate)
-
-    def _write(self, samples: np.ndarray, t_play: float, rate: int) -> None:
-        if rate != self._rate or self._clock is None or self._rs is None:
-            self._rate = rate
-            self._clock = SampleClock(rate, jump_s=0.03)
-            self._rs = StreamResampler(rate, SAMPLE_RATE)
-            self._count = 0
-        self._clock.update(t_play, len(samples))
-        y = self._rs(samples)
-        if not y.size:
-            return
-        t0 = self._clock.t0 if self._clock.t0 is not None else t_play
-        t_first = t0 + self._count / SAMPLE_RATE
-        self._count += y.size
-        if self.origin is None:
-            self.origin = t_first
-            self.head = 0
-        idx = int(round((t_first - self.origin) * SAMPLE_RATE))
-        if abs(idx - self.head) <= 160:  # within 10 ms: keep the stream contiguous
-            idx = self.head
-        if idx > self.head:
-            gap = min(idx - self.head, self.size)
-            self._put(self.head, np.zeros(gap, dtype=np.float32))
-        self._put(idx, y)
-        self.head = idx + y.size
-
-    def _put(self, idx: int, y: np.ndarray) -> None:
-        if y.size >= self.size:
-            y = y[-self.size :]
-            idx = idx + (len(y) - self.size)
-        start = idx % self.size
-        end = start + y.size
-        if end <= self.size:
-            self.ring[start:end] = y
-        else:
-            k = self.size - start
-            self.ring[start:] = y[:k]
-            self.ring[: end - self.size] = y[k:]
-
-    def end_time(self) -> float | None:
-        """Time at which the known reference ends (None before any)."""
-        return None if self.origin is None else self.origin + self.head / SAMPLE_RATE
-
-    def fetch(self, t: float, n: int) -> np.ndarray:
-        """The ``n`` reference samples that started playing at ``t`` (zeros where unknown)."""
-        out = np.zeros(n, dtype=np.float32)
-        if self.origin is None:
-            return out
-        idx = int(round((t - self.origin) * SAMPLE_RATE))
-        lo = max(idx, self.head - self.size + 1)
-        hi = min(idx + n, self.head)
-        if hi <= lo:
-            return out
-        start = lo % self.size
-        k = hi - lo
-        if start + k <= self.size:
-            out[lo - idx : hi - idx] = self.ring[start : start + k]
-        else:
-            m = self.size - start
-            out[lo - idx : lo - idx + m] = self.ring[start:]
-            out[lo - idx + m : hi - idx] = self.ring[: k - m]
-        return out
-
-
-def estimate_delay(
-    mic: np.ndarray, ref: np.ndarray, *, min_lag: int = -800, max_lag: int = 6400
-) -> tuple[int, float]:
-    """Lag (samples, ``mic[i + lag] ~ ref[i]``) of the strongest echo, and its normalised correlation."""
-    n = len(mic)
-    if n == 0 or len(ref) != n:
-        return 0, 0.0
-    nfft = 1 << math.ceil(math.log2(2 * n))
-    m = mic.astype(np.float64) - float(np.mean(mic))
-    r = ref.astype(np.float64) - float(np.mean(ref))
-    norm = float(np.linalg.norm(m) * np.linalg.norm(r))
-    if norm <= 1e-12:
-        return 0, 0.0
-    xc = np.fft.irfft(np.fft.rfft(m, nfft) * np.conj(np.fft.rfft(r, nfft)), nfft)
-    lags = np.r_[np.arange(0, max_lag + 1), np.arange(min_lag, 0)]
-    vals = np.r_[xc[: max_lag + 1], xc[nfft + min_lag :]]
-    i = int(np.argmax(np.abs(vals)))
-    return int(lags[i]), float(abs(vals[i]) / norm)
-
-
-# ====================================================================== processor
 
 
 @dataclass
