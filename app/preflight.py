@@ -508,7 +508,7 @@ def _check_emotion(item: dict[str, Any]) -> str:
 def _check_echo(item: dict[str, Any]) -> str:
     import numpy as np
 
-    from app.audio.echo import make_canceller
+    from app.audio.aec import make_canceller
 
     aec = make_canceller()
     if aec is None:
