@@ -145,9 +145,9 @@ def run(argv: list[str]) -> int:
     from app.audio.io import AudioFileError
     from app.config import ConfigError
     from app.engines.llm import LlmError
-    from app.filemode import EngineStartError
     from app.models import ModelError
     from app.preflight import NativeCrashError
+    from app.session import EngineStartError
 
     handler = {
         "listen": cmd_listen,

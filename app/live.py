@@ -291,9 +291,9 @@ def make_backchannel_classifier(engine: Any, settings: Any) -> BackchannelClassi
         return None
 
     def factory() -> Any:
-        from app.engines.stt import WhisperStt
+        from app.engines import registry
 
-        return WhisperStt(stt_model.path, threads=1, language=settings.language)
+        return registry.build("stt", settings, stt_model, threads=1, beam_size=1)
 
     return BackchannelClassifier(factory)
 

@@ -6,7 +6,7 @@ Two paths:
 * ``--path sim`` (default): a closed loop at frame level with a simulated room. The assistant's
   real voice (piper) plays through a speaker model (soft clipping, a room impulse response,
   a delay and an attenuation, timestamp jitter) into the microphone with a noise floor; the
-  real ``EchoProcessor`` + ``DuplexFrontEnd`` + Silero + the pipeline's ``TurnDetector`` decide;
+  real ``EchoProcessor`` + ``BargeInGate`` + Silero + the pipeline's ``TurnDetector`` decide;
   a barge-in flushes the reply, a pause stops it.  Fast and deterministic.
 * ``--path pulse``: the whole engine (``app.live``) through a private PulseAudio whose virtual
   speaker is looped back into the virtual microphone with attenuation and delay
@@ -40,12 +40,11 @@ if str(ROOT) not in sys.path:
 from app.audio.echo import (  # noqa: E402
     FRAME,
     FRAME_S,
-    DuplexFrontEnd,
     EchoParams,
     EchoProcessor,
-    GateParams,
 )
 from app.messages import SAMPLE_RATE  # noqa: E402
+from app.pipeline.bargein import BargeInGate, GateParams  # noqa: E402
 
 log = logging.getLogger("echo_bench")
 
@@ -231,7 +230,7 @@ def simulate(
         vad_buf.append(samples)
         vad_t.append(t)
 
-    front = DuplexFrontEnd(
+    front = BargeInGate(
         proc,
         sink,
         params=gate or GateParams(),
@@ -382,8 +381,8 @@ def whisper_classifier():
     """The live path's backchannel classifier (a small Whisper), called synchronously here."""
     from app.config import Settings
     from app.engines.stt import WhisperStt
-    from app.live import BackchannelClassifier
     from app.models import resolve
+    from app.pipeline.bargein import BackchannelClassifier
 
     clf = BackchannelClassifier(lambda: WhisperStt(resolve("stt", Settings()).path, threads=2))
     clf._loading.join()

@@ -9,6 +9,7 @@ import numpy as np
 
 from app.audio.playback import PlaybackBuffer
 from app.config import Settings
+from app.engines.capabilities import Capability
 from app.engines.stt import SttResult
 from app.messages import SAMPLE_RATE, SpeechStyle
 from app.pipeline.orchestrator import EngineFactories, Orchestrator
@@ -71,6 +72,8 @@ class ScriptedLlm:
 
 class PrefillingLlm(ScriptedLlm):
     """Records what the LLM worker prefills between turns."""
+
+    capabilities = frozenset({Capability.PREFILL})
 
     def __init__(self, **kw: object) -> None:
         super().__init__(**kw)  # type: ignore[arg-type]

@@ -23,6 +23,7 @@ import numpy as np
 
 from app.audio.playback import PlaybackBuffer
 from app.config import Settings
+from app.engines.capabilities import Capability, supports
 from app.engines.llm import LlmEngine
 from app.engines.stt import SttEngine
 from app.engines.tts import TtsEngine
@@ -231,7 +232,7 @@ class Orchestrator:
         self.settings = self.settings.updated(live).validate()
         self.vad_worker.command(TuneCommand(TurnParams.from_settings(self.settings)))
         tts = self.tts_worker.tts
-        if tts is not None and hasattr(tts, "speaking_rate"):
+        if supports(tts, Capability.SPEAKING_RATE):
             tts.speaking_rate = self.settings.speaking_rate
         return [k for k in changes if k not in self.LIVE_SETTINGS]
 

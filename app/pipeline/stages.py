@@ -18,6 +18,7 @@ from typing import Any, Protocol
 import numpy as np
 
 from app.audio.resample import resample
+from app.engines.capabilities import Capability, supports
 from app.engines.llm import LlmEngine
 from app.engines.stt import SttEngine, SttResult
 from app.engines.tts import TtsEngine
@@ -83,9 +84,8 @@ class SttWorker(Worker):
 
     def setup(self) -> None:
         self.stt = self.stt_factory()
-        warm = getattr(self.stt, "warm_up", None)
-        if warm:
-            warm()
+        if supports(self.stt, Capability.WARM_UP):
+            self.stt.warm_up()
         tagger = self.tagger
         if tagger is not None:  # warm the feature extractor too
             self._emotion_pool.submit(tagger.analyze_voice, np.zeros(SAMPLE_RATE // 2, np.float32)).result()
@@ -218,9 +218,8 @@ class LlmWorker(Worker):
 
     def setup(self) -> None:
         self.llm = self.llm_factory()
-        warm = getattr(self.llm, "warm_up", None)
-        if warm:
-            warm(self.ctx.settings.system_prompt)
+        if supports(self.llm, Capability.WARM_UP):
+            self.llm.warm_up(self.ctx.settings.system_prompt)
 
     def idle(self) -> None:
         """Between turns, once per change of the memory: evaluate the conversation so far into
@@ -230,11 +229,10 @@ class LlmWorker(Worker):
         """
         version = self.ctx.memory_version
         if self.llm is not None and version != self._prefilled_version:
-            prefill = getattr(self.llm, "prefill", None)
-            if prefill is not None:
+            if supports(self.llm, Capability.PREFILL):
                 messages = self.ctx.idle_prompt(self.llm)
                 t0 = time.perf_counter()
-                n = prefill(messages, should_stop=lambda: not self.inbox.empty() or self._stop.is_set())
+                n = self.llm.prefill(messages, should_stop=lambda: not self.inbox.empty() or self._stop.is_set())
                 if n:
                     log.debug(
                         "llm: prefilled %d tokens between turns in %.0f ms%s",
@@ -337,9 +335,8 @@ class TtsWorker(Worker):
 
     def setup(self) -> None:
         self.tts = self.tts_factory()
-        warm = getattr(self.tts, "warm_up", None)
-        if warm:
-            warm()
+        if supports(self.tts, Capability.WARM_UP):
+            self.tts.warm_up()
 
     def handle(self, item: Clause | EndOfReply) -> None:
         ctx = self.ctx

@@ -661,3 +661,4 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+            engine.orchestrator.stt_worker.tagger = None  # the STT stage runs the tagger
