@@ -169,7 +169,10 @@ def wait_quiet(max_wait_s: float, threshold: float = 0.6) -> float:
 def run_variant(
     variant: Variant, base: Settings, turns: int, progress: Callable[[str], None]
 ) -> dict[str, Any]:
-    from app.tools.bench import QUIET_WAIT_S, build_corpus, run_engine_phase, summarize
+    from app.tools.bench_corpus import build_corpus
+    from app.tools.bench_engine import run_engine_phase
+    from app.tools.bench_probe import QUIET_WAIT_S
+    from app.tools.bench_summary import summarize
 
     settings = base.updated(variant.settings).validate()
     corpus = build_corpus(settings, None)
@@ -416,7 +419,7 @@ def kv_study(turns: int, progress: Callable[[str], None]) -> dict[str, Any]:
     """
     from app.engines import registry
     from app.pipeline.memory import Conversation
-    from app.tools.bench import CORPUS_TEXTS
+    from app.tools.bench_corpus import CORPUS_TEXTS
 
     s = Settings()
     llm = registry.build("llm", s)
@@ -476,7 +479,7 @@ def component_study(reps: int, progress: Callable[[str], None]) -> dict[str, Any
     from app.engines import registry
     from app.models import resolve
     from app.pipeline.text import ClauseSplitter
-    from app.tools.bench import CORPUS_TEXTS, synth_corpus
+    from app.tools.bench_corpus import CORPUS_TEXTS, synth_corpus
 
     s = Settings()
     corpus = synth_corpus(s)

@@ -294,6 +294,10 @@ class RssSampler:
         return round(max(0.0, 100.0 * ((m1 - m0) - (o1 - o0)) / wall), 1)
 
 
+QUIET_OTHER_PCT = 10.0  # a turn is "quiet" when other processes used less of the CPUs than this
+QUIET_WAIT_S = 15.0  # before each question, wait up to this long for the machine to be quiet
+
+
 class OtherCpu:
     """Other processes' share of all CPUs (%) since the previous call."""
 
@@ -311,6 +315,26 @@ class OtherCpu:
         self._last = now
         wall = max(1e-6, t1 - t0) * (os.cpu_count() or 1)
         return max(0.0, 100.0 * ((m1 - m0) - (o1 - o0)) / wall)
+
+
+def wait_for_quiet(
+    max_s: float, pause: Callable[[float], None] = time.sleep, stop: Callable[[], bool] = lambda: False
+) -> float:
+    """Waits until other processes have used less than ``QUIET_OTHER_PCT`` of the CPUs for a second.
+
+    ``pause(0.25)`` passes the time between looks (the engine phase feeds the microphone
+    silence meanwhile); gives up after ``max_s`` or once ``stop()``.  Returns the seconds
+    waited beyond that quiet second.
+    """
+    meter = OtherCpu()
+    t0 = time.perf_counter()
+    calm = 0
+    while time.perf_counter() - t0 < max_s and not stop():
+        pause(0.25)
+        calm = calm + 1 if meter.pct() < QUIET_OTHER_PCT else 0
+        if calm >= 4:
+            break
+    return max(0.0, time.perf_counter() - t0 - 1.0)
 
 
 class CpuShare:

@@ -13,7 +13,7 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
-# Keys are the serial pieces of the critical path (app.tools.bench.SEGMENT_NAMES), bottom to top.
+# Keys are the serial pieces of the critical path (app.tools.bench_path.SEGMENT_NAMES), bottom to top.
 ENGINE_COLOURS = {
     "wait_and_stt": "#9aa5b1",
     "llm_to_first_clause": "#2f80ed",

@@ -7,7 +7,8 @@ import json
 
 import pytest
 
-from app.tools.bench import ORDERED_STAMPS, SEGMENT_NAMES, run_bench
+from app.tools.bench import run_bench
+from app.tools.bench_path import ORDERED_STAMPS, SEGMENT_NAMES
 
 pytestmark = pytest.mark.integration
 

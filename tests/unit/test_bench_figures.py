@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from app.tools.bench import EngineTurn, soak_figures
+from app.tools.bench_path import EngineTurn
+from app.tools.bench_summary import soak_figures
 
 
 def _turn(index: int, item: int, first_token: float) -> EngineTurn:
