@@ -8,7 +8,7 @@ Every engine class says what it can do beyond its role's protocol in a class att
 and a worker asks ``supports(engine, Capability.WARM_UP)`` before calling ``engine.warm_up()``.
 An engine that declares nothing supports nothing optional.  Each capability promises one
 member (``Capability.member``), and for a keyword of the role's main call, the keyword it
-honours (``Capability.parameter``); ``tests/unit/test_registry.py`` checks both.
+honours (``Capability.parameter``); ``tests/unit/engines/test_registry.py`` checks both.
 """
 
 from __future__ import annotations

@@ -7,7 +7,7 @@ format that does not fit says why in one line (the :class:`ModelError` the user 
 
 This layer knows nothing of engines, so when a caller names no engine the resolver uses
 ``ROLE_FORMATS`` in :mod:`app.models.resolver`: the formats of each role's default engine
-(``tests/unit/test_registry.py`` keeps the two equal).
+(``tests/unit/engines/test_registry.py`` keeps the two equal).
 """
 
 from __future__ import annotations

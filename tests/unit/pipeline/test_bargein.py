@@ -5,7 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from app.audio.echo import FRAME, FRAME_S, Frame
+from app.audio.aec import FRAME
+from app.audio.echo import FRAME_S, Frame
 from app.pipeline.bargein import (
     BargeInGate,
     Decision,
