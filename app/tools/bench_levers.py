@@ -182,6 +182,7 @@ def run_variant(
 
         def prepare(engine: Any) -> None:
             engine.orchestrator.emotion = None
+            engine.orchestrator.stt_worker.tagger = None  # the STT stage runs the tagger
 
     with patched(variant.patches):
         eng = run_engine_phase(
@@ -664,4 +665,3 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
-            engine.orchestrator.stt_worker.tagger = None  # the STT stage runs the tagger
