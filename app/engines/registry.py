@@ -38,7 +38,7 @@ class Role(str, Enum):
     LLM = "llm"  # the chat model
     TTS = "tts"  # text to speech
     EMOTION = "emotion"  # tags the user's voice and words with an emotion
-    TURN = "turn"  # end-of-turn model (no engine yet: docs/engines.md sketches Smart Turn)
+    TURN = "turn"  # end-of-turn model: the probability that the speaker has finished
     WAKE = "wake"  # wake word (no engine yet: docs/engines.md sketches microWakeWord)
 
     def __str__(self) -> str:
@@ -196,6 +196,16 @@ def _voice_emotion() -> type:
     return EmotionTagger
 
 
+def _smart_turn() -> type:
+    from app.engines.turn import SmartTurn
+
+    return SmartTurn
+
+
+def _smart_turn_args(model: ModelFiles | None, settings: Settings) -> Arguments:
+    return (_model(model).path,), {"threads": 1}  # ~0.1 s a call; it runs at a pause, beside Whisper
+
+
 def _no_arguments(model: ModelFiles | None, settings: Settings) -> Arguments:
     return (), {}
 
@@ -240,6 +250,14 @@ SPECS: tuple[EngineSpec, ...] = (
         capabilities=frozenset({Capability.WARM_UP, Capability.SPEAKING_RATE}),
     ),
     EngineSpec("voice-emotion", Role.EMOTION, _voice_emotion, _no_arguments),
+    EngineSpec(
+        "smart-turn",
+        Role.TURN,
+        _smart_turn,
+        _smart_turn_args,
+        formats=(ONNX,),
+        capabilities=frozenset({Capability.WARM_UP}),
+    ),
 )
 
 

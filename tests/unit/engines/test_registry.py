@@ -31,6 +31,7 @@ HEAVY = (
     "app.engines.stt",
     "app.engines.llm",
     "app.engines.tts",
+    "app.engines.turn",
     "app.engines.emotion",
 )
 
@@ -84,20 +85,21 @@ def test_names_are_unique_within_a_role() -> None:
 
 def test_settings_pick_the_engine() -> None:
     plain = Settings()
-    assert {r: default(r, plain).name for r in ("vad", "stt", "llm", "tts", "emotion")} == {
+    assert {r: default(r, plain).name for r in ("vad", "stt", "llm", "tts", "emotion", "turn")} == {
         "vad": "silero",
         "stt": "whisper",
         "llm": "llama.cpp",
         "tts": "piper",
         "emotion": "voice-emotion",
+        "turn": "smart-turn",
     }
     assert default(Role.LLM, Settings(llm_server_url="http://127.0.0.1:8080/v1")).name == "openai-server"
 
 
 def test_roles_without_an_engine_and_unknown_names() -> None:
-    assert specs("turn") == () and specs(Role.WAKE) == ()
-    with pytest.raises(LookupError, match="no turn engine is registered"):
-        default("turn", Settings())
+    assert specs(Role.WAKE) == ()
+    with pytest.raises(LookupError, match="no wake engine is registered"):
+        default("wake", Settings())
     with pytest.raises(LookupError, match=r"no stt engine 'parakeet' \(known: whisper\)"):
         spec("stt", "parakeet")
     with pytest.raises(LookupError, match="unknown engine role 'asr'"):
@@ -128,6 +130,8 @@ def test_build_maps_settings_then_overrides() -> None:
     tts = _recording("tts", "piper").build(ModelPaths(Path("/v.onnx"), Path("/v.onnx.json")), Settings())
     assert tts.args == (Path("/v.onnx"), Path("/v.onnx.json"))
     assert tts.kwargs == {"speaking_rate": 1.0, "threads": Settings().tts_threads}
+    turn = _recording("turn", "smart-turn").build(ModelPaths(Path("/m/turn.onnx")), Settings())
+    assert (turn.args, turn.kwargs) == ((Path("/m/turn.onnx"),), {"threads": 1})
 
 
 def test_a_server_llm_is_checked_when_built_and_takes_no_model() -> None:
@@ -232,3 +236,5 @@ def test_the_preflight_child_builds_each_engine_from_its_paths(monkeypatch: pyte
         "llm", "llama.cpp", {"path": "/m/q.gguf"}, n_ctx=512, threads=2, batch_threads=None
     )
     assert llm.kwargs == {"n_ctx": 512, "threads": 2, "batch_threads": None, "seed": -1}
+    turn = preflight._build("turn", "smart-turn", {"path": "/m/turn.onnx"}, threads=1)
+    assert (turn.args, turn.kwargs) == ((Path("/m/turn.onnx"),), {"threads": 1})
