@@ -41,6 +41,7 @@ class Settings:
     stt_model: str | None = None
     llm_model: str | None = None
     tts_voice: str | None = None
+    turn_model: str | None = None  # a Smart Turn v3 .onnx (end of turn)
     # LLM
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
     max_reply_tokens: int = 96
@@ -179,6 +180,7 @@ SETTING_FLAGS = (
     "llm_model",
     "tts_voice",
     "vad_model",
+    "turn_model",
     "system_prompt",
     "max_reply_tokens",
     "hotwords",
@@ -204,6 +206,7 @@ def add_setting_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--llm-model", help="path to a GGUF chat model")
     g.add_argument("--tts-voice", help="path to a piper voice .onnx (its .onnx.json beside it)")
     g.add_argument("--vad-model", help="path to a Silero VAD .onnx")
+    g.add_argument("--turn-model", help="path to a Smart Turn v3 end-of-turn .onnx")
     g.add_argument("--llm-server-url", help="use an OpenAI-compatible server instead of in-process llama.cpp")
     g.add_argument("--llm-server-model", help="model name to ask the server for")
     g.add_argument("--system-prompt", help="replace the default system prompt")

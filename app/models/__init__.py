@@ -4,7 +4,7 @@ Typical use::
 
     from app.models import ModelError, resolve_all
 
-    models = resolve_all(settings)          # {"vad": ResolvedModel, "stt": ..., "llm": ..., "tts": ...}
+    models = resolve_all(settings)          # {"vad": ResolvedModel, "stt": ..., "llm": ..., "tts": ..., "turn": ...}
     models["llm"].path                      # the GGUF file to load
 """
 

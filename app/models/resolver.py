@@ -3,7 +3,7 @@
 Order of precedence for a role:
 
 1. the user's override path from settings (``vad_model``, ``stt_model``, ``llm_model``,
-   ``tts_voice``), which must have one of the formats its engine loads
+   ``tts_voice``, ``turn_model``), which must have one of the formats its engine loads
    (:mod:`app.models.formats`; the engine's spec says which);
 2. a pre-assembled copy bundled with the app in ``<resources>/models/<id>/`` (frozen builds);
 3. the pip packages named by the catalog entry for the active profile.  Single-file
@@ -54,6 +54,7 @@ ROLE_SETTINGS: dict[str, str] = {
     "stt": "stt_model",
     "llm": "llm_model",
     "tts": "tts_voice",
+    "turn": "turn_model",
 }
 # What a user's model for each role must look like when the caller names no engine: the formats
 # of the role's default engine in app.engines.registry, which this layer cannot import (the
@@ -63,6 +64,7 @@ ROLE_FORMATS: dict[str, tuple[ModelFormat, ...]] = {
     "stt": (CTRANSLATE2,),
     "llm": (GGUF,),
     "tts": (PIPER_VOICE,),
+    "turn": (ONNX,),
 }
 STALE_TEMP_S = 3600.0
 
@@ -445,7 +447,7 @@ def resolve_all(
     full_verify: bool = False,
     catalog: Sequence[CatalogEntry] | None = None,
 ) -> dict[str, ResolvedModel]:
-    """All four roles; if any fail, one ModelError whose line lists every problem."""
+    """Every role's model; if any fail, one ModelError whose line lists every problem."""
     entries = load_catalog() if catalog is None else catalog
     resolved: dict[str, ResolvedModel] = {}
     errors: list[tuple[str, ModelError]] = []

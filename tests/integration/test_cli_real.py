@@ -53,7 +53,7 @@ def test_models_lists_every_role_verified():
     res = run_cli("models", "--json")
     assert res.returncode == 0, res.stderr
     rows = json.loads(res.stdout)
-    assert {r["role"] for r in rows} == {"vad", "stt", "llm", "tts"}
+    assert {r["role"] for r in rows} == {"vad", "stt", "llm", "tts", "turn"}
     assert all(r["verified"] is True for r in rows)
 
 

