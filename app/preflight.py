@@ -65,6 +65,10 @@ ENGINES: dict[str, NativeEngine] = {
             "with portable CPU flags), or let an LLM server answer (--llm-server-url, or Settings)",
         ),
         NativeEngine("tts", "the voice (piper on onnxruntime)", ("onnxruntime", "piper"), _REINSTALL),
+        # int8 model: onnxruntime's quantised kernels, another code path than piper's float ones
+        NativeEngine(
+            "turn", "the end-of-turn model (Smart Turn on onnxruntime)", ("onnxruntime",), _REINSTALL
+        ),
         NativeEngine("emotion", "the emotion tagger (Praat)", ("parselmouth",), _REINSTALL),
         NativeEngine("echo", "echo cancellation (Speex AEC)", ("pyaec",), _REINSTALL),
     )
@@ -264,6 +268,8 @@ def spec_for(models: dict[str, Any], settings: Any | None = None) -> dict[str, d
     if "tts" in models:
         tts = models["tts"]
         spec["tts"] = {"path": str(tts.path), "config": str(tts.config_path) if tts.config_path else ""}
+    if "turn" in models:
+        spec["turn"] = {"path": str(models["turn"].path)}
     spec["emotion"] = {}
     spec["echo"] = {}
     return spec
@@ -492,6 +498,15 @@ def _check_tts(item: dict[str, Any]) -> str:
     return f"{n} samples"
 
 
+def _check_turn(item: dict[str, Any]) -> str:
+    import numpy as np
+
+    turn = _build("turn", "smart-turn", item, threads=1)
+    rng = np.random.default_rng(0)
+    p = turn.prob_complete((rng.standard_normal(16000) * 0.1).astype(np.float32))
+    return f"p(complete) {p:.2f} on 1 s of noise"
+
+
 def _check_emotion(item: dict[str, Any]) -> str:
     import numpy as np
 
@@ -526,6 +541,7 @@ CHECKERS: dict[str, Callable[[dict[str, Any]], str]] = {
     "stt": _check_stt,
     "llm": _check_llm,
     "tts": _check_tts,
+    "turn": _check_turn,
     "emotion": _check_emotion,
     "echo": _check_echo,
 }
