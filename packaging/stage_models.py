@@ -17,7 +17,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from app.config import load_settings  # noqa: E402
-from app.models.catalog import entry_for, load_catalog  # noqa: E402
+from app.models.catalog import ROLES, entry_for, load_catalog  # noqa: E402
 from app.models.resolver import resolve_entry  # noqa: E402
 
 log = logging.getLogger("stage_models")
@@ -27,7 +27,7 @@ def stage(out: Path, profile: str) -> int:
     catalog = load_catalog()
     settings = load_settings({"profile": profile}, None)
     total = 0
-    for role in ("vad", "stt", "llm", "tts"):
+    for role in ROLES:
         entry = entry_for(role, settings.profile, catalog=catalog)
         model = resolve_entry(entry, full_verify=True)  # sha256 of the weights, now
         base = out / entry.id

@@ -49,6 +49,10 @@ if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
     "$llama_wheel" -e ".[models,test]"
   # The same version may already be there from another build: this one replaces it.
   "$VENV/bin/pip" install -q --no-deps --force-reinstall "$llama_wheel"
+  # The Smart Turn end-of-turn model ships inside the pipecat-ai wheel.  We load only that .onnx,
+  # and pipecat's own requirements (older protobuf, soundfile, soxr, ...) would replace our pins,
+  # so it comes without them.
+  "$VENV/bin/pip" install -q --no-deps -c constraints.txt pipecat-ai==1.14.0
   echo "$want" > "$stamp"
 fi
 
