@@ -98,7 +98,11 @@ class PlaybackBuffer:
                     if seg.turn_id in self._held:
                         break
                     self._segments.popleft()
-                    when = (t_play if t_play is not None else time.perf_counter()) + filled / self.sample_rate
+                    now = time.perf_counter()
+                    when = (t_play if t_play is not None else now) + filled / self.sample_rate
+                    # Never before the chunk could be taken (a virtual speaker's block time is
+                    # when it meant to read, which the TTS thread may have beaten by a moment).
+                    when = max(when, now)
                     self.events.put(PlaybackEvent("reply_done", seg.turn_id, seg.gen, when))
                     continue
                 chunk = seg.chunk
@@ -107,7 +111,11 @@ class PlaybackBuffer:
                 key = (chunk.turn_id, chunk.gen)
                 if key not in self._started:
                     self._started.add(key)
-                    when = (t_play if t_play is not None else time.perf_counter()) + filled / self.sample_rate
+                    now = time.perf_counter()
+                    when = (t_play if t_play is not None else now) + filled / self.sample_rate
+                    # Never before the chunk could be taken (a virtual speaker's block time is
+                    # when it meant to read, which the TTS thread may have beaten by a moment).
+                    when = max(when, now)
                     self.events.put(PlaybackEvent("first_audio", chunk.turn_id, chunk.gen, when))
                 if seg.pos == 0:
                     self._played.setdefault(chunk.turn_id, []).append(
