@@ -67,6 +67,9 @@ class Settings:
     # the four real recordings give 20 speculative runs at each of 64, 96 and 120 ms (9 at 200).
     speculative_pause_ms: int = 64
     speculative_reply: bool = True  # start the answer at the pause; play it once the turn is confirmed
+    # How long a pause may last in a turn that sounds unfinished ("and so ... ask not ...") before
+    # the turn ends anyway; finished-sounding turns end much sooner (app/pipeline/endofturn.py).
+    turn_patience_ms: int = 2500
     min_speech_ms: int = 250
     barge_in_min_speech_ms: int = 300
     pre_roll_ms: int = 300
@@ -96,6 +99,8 @@ class Settings:
             raise ConfigError("vad_threshold must be between 0.05 and 0.95")
         if not 100 <= self.end_of_turn_silence_ms <= 5000:
             raise ConfigError("end_of_turn_silence_ms must be between 100 and 5000")
+        if not 500 <= self.turn_patience_ms <= 6000:
+            raise ConfigError("turn_patience_ms must be between 500 and 6000")
         if not 0.5 <= self.speaking_rate <= 2.0:
             raise ConfigError("speaking_rate must be between 0.5 and 2.0")
         if self.echo_mode not in ("auto", "headset", "speakers", "half-duplex"):
@@ -187,6 +192,7 @@ SETTING_FLAGS = (
     "llm_server_url",
     "llm_server_model",
     "end_of_turn_silence_ms",
+    "turn_patience_ms",
     "speaking_rate",
     "echo_mode",
 )
@@ -213,5 +219,8 @@ def add_setting_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--max-reply-tokens", type=int, help="cap on the length of each reply")
     g.add_argument("--hotwords", help="domain terms to help speech recognition, e.g. 'ComfyUI'")
     g.add_argument("--end-of-turn-silence-ms", type=int, help="silence that ends a turn")
+    g.add_argument(
+        "--turn-patience-ms", type=int, help="longest pause in a turn that sounds unfinished (default 2500)"
+    )
     g.add_argument("--speaking-rate", type=float, help="1.0 normal, 1.2 faster")
     g.add_argument("--config", help="config file (TOML) instead of the one in the user config dir")

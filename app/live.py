@@ -299,16 +299,18 @@ def make_backchannel_classifier(engine: Any, settings: Any) -> BackchannelClassi
 
 
 def _drain_ui(orch: Any, on_turn: Callable[[dict[str, Any]], None], say: Callable[[str], None]) -> None:
-    from app.messages import AssistantTurn, EngineError, Notice, TurnDone, UserTurn
+    """Show the conversation on the console: each turn's words once, when it is answered (a turn
+    the user went on with after a pause is still one turn, so its first part is not printed)."""
+    from app.messages import AssistantTurn, EngineError, Notice, TurnDone
 
     while True:
         try:
             ev = orch.ui_queue.get_nowait()
         except queue.Empty:
             return
-        if isinstance(ev, UserTurn):
-            say(f"you: {ev.text}")
-        elif isinstance(ev, AssistantTurn):
+        if isinstance(ev, AssistantTurn):
+            if ev.user_text:
+                say(f"you: {ev.user_text}")
             say(f"hearken{' [interrupted]' if ev.interrupted else ''}: {ev.text}")
         elif isinstance(ev, Notice):
             say(f"[{ev.message}]")

@@ -153,7 +153,16 @@ class UserSpeechStarted:
 class PartialTranscript:
     turn_id: int
     text: str
-    at_pause: bool = False  # transcribed at the start of a pause (its end-of-turn wait adapts to it)
+    at_pause: bool = False  # transcribed in a pause (its end-of-turn wait adapts to it)
+    p_complete: float | None = None  # how finished the audio sounds (the end-of-turn model), if asked
+
+
+@dataclass(frozen=True)
+class TurnContinued:
+    """The user went on after the turn was committed, before its answer was heard: the same
+    turn continues (its answer in the making is gone; its words will come again, whole)."""
+
+    turn_id: int
 
 
 @dataclass(frozen=True)
@@ -176,6 +185,7 @@ class AssistantTurn:
     full_text: str  # what the model wrote
     interrupted: bool
     style: str = "neutral"
+    user_text: str = ""  # what the user said in this turn (the console shows it with the answer)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,9 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-INTERRUPTED_MARK = " [interrupted by the user]"
+# Where an answer was cut off, the model is told so in the user's next message, never in its
+# own: a small model imitates its history, and once wrote "Sure! [interrupted by the user]".
+INTERRUPTED_NOTE = "[I interrupted your last answer.] "
 
 
 @dataclass
@@ -77,8 +79,12 @@ class Conversation:
                 start += 1
             self._start = start
         msgs = [{"role": "system", "content": system_prompt}]
+        cut_off = False  # the assistant's last answer was interrupted
         for e in entries[start:]:
-            content = e.content + (INTERRUPTED_MARK if e.interrupted else "")
+            content = e.content
+            if e.role == "user" and cut_off:
+                content = INTERRUPTED_NOTE + content
+            cut_off = e.role == "assistant" and e.interrupted
             if msgs[-1]["role"] == e.role and e.role == "user":
                 msgs[-1]["content"] += " " + content
             else:

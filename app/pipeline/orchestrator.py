@@ -41,6 +41,7 @@ from app.messages import (
     SpeechStyle,
     StateChanged,
     Transcript,
+    TurnContinued,
     TurnDone,
     UserSpeechStarted,
     UserTurn,
@@ -49,12 +50,14 @@ from app.messages import (
 from app.pipeline.bargein import Decision, UserEvent, decide
 from app.pipeline.cancel import CancelScope
 from app.pipeline.clock import TurnClock
+from app.pipeline.endofturn import EndOfTurnJudge, JudgeParams, Verdict
 from app.pipeline.memory import Conversation
 from app.pipeline.reply_style import prompt_note, reply_style
 from app.pipeline.stages import LlmWorker, SttWorker, TtsWorker
-from app.pipeline.text import looks_complete, split_words_played
+from app.pipeline.text import split_words_played, strip_stage_directions
 from app.pipeline.turns import (
     Action,
+    CloseCommand,
     Emit,
     ModeCommand,
     PttCommand,
@@ -63,6 +66,7 @@ from app.pipeline.turns import (
     SpeechSustained,
     TuneCommand,
     TurnParams,
+    TurnResumed,
     VadWorker,
 )
 from app.pipeline.worker import BoundedQueue
@@ -98,6 +102,8 @@ class Turn:
     dropped: str = ""
     spec_duration: float | None = None  # audio length a speculative reply was started for
     sustained: bool = False  # the user spoke long enough to barge in
+    resumed: int = 0  # times the user went on after the turn was committed (it stayed one turn)
+    verdicts: list[Verdict] = field(default_factory=list)  # the end-of-turn judge's, one per pause
 
 
 class Orchestrator:
@@ -122,7 +128,8 @@ class Orchestrator:
         self.finished: list[dict[str, Any]] = []
         self.errors: list[str] = []
         self._lock = threading.RLock()
-        self._pending_prefix = ""  # user words of a turn cut off before any answer was heard
+        self._pending_prefix = ""  # user words of a turn stopped (Stop button) before any answer was heard
+        self.judge = EndOfTurnJudge(JudgeParams.from_settings(settings))
         self.state = "idle"
         self.input_q = BoundedQueue(input_maxsize, "audio-in")
         self.stt_q = BoundedQueue(32, "stt")
@@ -223,6 +230,7 @@ class Orchestrator:
         "vad_threshold",
         "end_of_turn_silence_ms",
         "speculative_pause_ms",
+        "turn_patience_ms",
         "speaking_rate",
     )
 
@@ -231,6 +239,7 @@ class Orchestrator:
         live = {k: v for k, v in changes.items() if k in self.LIVE_SETTINGS}
         self.settings = self.settings.updated(live).validate()
         self.vad_worker.command(TuneCommand(TurnParams.from_settings(self.settings)))
+        self.judge = EndOfTurnJudge(JudgeParams.from_settings(self.settings))
         tts = self.tts_worker.tts
         if supports(tts, Capability.SPEAKING_RATE):
             tts.speaking_rate = self.settings.speaking_rate
@@ -267,7 +276,7 @@ class Orchestrator:
         if isinstance(message, PartialTranscript):
             self.ui(message)
             if message.at_pause:
-                self._adapt_end_of_turn(message.turn_id, message.text)
+                self._adapt_end_of_turn(message.turn_id, message.text, message.p_complete)
         elif isinstance(message, Transcript):
             (self.transcript_ready if message.final else self.speculative_ready)(message)
         elif isinstance(message, NotSpeech):
@@ -345,6 +354,8 @@ class Orchestrator:
             turn.gen = self.scope.current
             turn.sustained = True
             self._set_state("hearing")
+        elif isinstance(action, TurnResumed):
+            self._resume(action.turn_id)
         elif isinstance(action, SpeechResumed):
             turn = self._live(action.turn_id)
             if turn is not None and self._barge_in(UserEvent.RESUMED, turn) is Decision.DROP_SPECULATION:
@@ -378,14 +389,59 @@ class Orchestrator:
             speculating=turn.spec_duration is not None,
         )
 
-    def _adapt_end_of_turn(self, turn_id: int, text: str) -> None:
-        """Adapt this turn's end-of-turn wait to what was said so far (never cut people off)."""
-        base = self.settings.end_of_turn_silence_ms
-        if looks_complete(text):
-            eot = max(self.settings.speculative_pause_ms + 150, int(base * 0.7))
+    def _adapt_end_of_turn(self, turn_id: int, text: str, p_complete: float | None) -> None:
+        """This pause's end-of-turn wait, from the words so far and how finished they sound."""
+        verdict = self.judge.judge(text, p_complete)
+        turn = self._live(turn_id)
+        if turn is not None:
+            turn.verdicts.append(verdict)
+        log.debug(
+            "turn %d: pause after %r (p=%s): wait %d ms (%s)",
+            turn_id,
+            text,
+            p_complete,
+            verdict.wait_ms,
+            verdict.reason,
+        )
+        self.vad_worker.hint_end_of_turn(turn_id, verdict.wait_ms)
+
+    def _resume(self, turn_id: int) -> None:
+        """The user went on after ``turn_id`` was committed, before its answer was heard: it is
+        one turn.  Its answer in the making goes (one new generation); what it said is not in
+        memory twice; the window shows one bubble, the report one turn."""
+        turn = self._live(turn_id)
+        if turn is not None and turn.state == "speaking":
+            # The answer became audible just as the user went on (the VAD had not heard of it
+            # yet): that is a barge-in, and what follows is a turn of its own under this id.
+            self.interrupt("barge-in")
+            turn = None
+        if turn is None:
+            turn = self._turn(turn_id)
         else:
-            eot = int(base * 1.4)
-        self.vad_worker.hint_end_of_turn(turn_id, eot)
+            with self._lock:
+                self.new_generation()
+                turn.gen = self.scope.current
+                self.memory.drop_turn(turn_id)
+                for key in (
+                    "speech_end",
+                    "eot_decided",
+                    "stt_done",
+                    "emotion_done",
+                    "llm_start",
+                    "llm_first_token",
+                    "first_clause",
+                    "tts_first_chunk",
+                    "llm_done",
+                ):
+                    turn.clock.t.pop(key, None)
+                turn.reply = ""
+                turn.spec_duration = None
+                turn.sustained = False
+                turn.state = "hearing"
+                turn.resumed += 1
+            log.info("turn %d: the user went on; still one turn", turn_id)
+        self.ui(TurnContinued(turn_id))
+        self._set_state("hearing")
 
     # ---------------- STT -> LLM ----------------
     def drop_turn(self, turn_id: int, reason: str) -> None:
@@ -396,6 +452,7 @@ class Orchestrator:
             self._cancel_speculation(turn)
         turn.state = "dropped"
         turn.dropped = reason
+        self.vad_worker.command(CloseCommand(turn_id))
         log.info("turn %d dropped: %s", turn_id, reason)
         self.ui(TurnDone(turn_id, self._report(turn)))
         with self._lock:
@@ -503,6 +560,7 @@ class Orchestrator:
             if turn is None or self.scope.is_stale(ev.gen):
                 continue
             if ev.kind == "first_audio":
+                self.vad_worker.command(CloseCommand(turn.turn_id))  # speech from now on is a new turn
                 turn.clock.stamp("first_audio", ev.t)
                 turn.state = "speaking"
                 self._set_state("speaking")
@@ -516,6 +574,7 @@ class Orchestrator:
                 return
             played = self.playback.played(turn.turn_id)
             self.playback.forget(turn.turn_id)
+            self.vad_worker.command(CloseCommand(turn.turn_id))
             if interrupted:
                 heard = []
                 for c in played:
@@ -534,8 +593,12 @@ class Orchestrator:
             if turn.user_text and keep_words:
                 self._pending_prefix = turn.user_text
         else:
-            self.memory.add("assistant", turn.heard, turn.turn_id, interrupted=interrupted)
-        self.ui(AssistantTurn(turn.turn_id, turn.heard, turn.reply, interrupted, turn.style.name))
+            self.memory.add(
+                "assistant", strip_stage_directions(turn.heard), turn.turn_id, interrupted=interrupted
+            )
+        self.ui(
+            AssistantTurn(turn.turn_id, turn.heard, turn.reply, interrupted, turn.style.name, turn.user_text)
+        )
         report = self._report(turn)
         self.finished.append(report)
         self.ui(TurnDone(turn.turn_id, report))
@@ -554,6 +617,10 @@ class Orchestrator:
             "interrupted": turn.interrupted,
             "dropped": turn.dropped or None,
             "style": turn.style.name,
+            "resumed": turn.resumed,
+            "end_of_turn": [
+                {"wait_ms": v.wait_ms, "reason": v.reason, "p_complete": v.p_complete} for v in turn.verdicts
+            ],
             "t": data["t"],
             "latency_ms": {
                 "stt": lat["stt"],

@@ -58,6 +58,9 @@ _IMAGE_RE = re.compile(r"!\[([^\]\n]*)\]\([^)\n]*\)")
 _LINK_RE = re.compile(r"\[([^\]\n]*)\]\([^)\n]*\)")
 _FOOTNOTE_RE = re.compile(r"\[\^[^\]\n]*\]")
 _REFLINK_RE = re.compile(r"\[([^\]\n]+)\]\[[^\]\n]*\]")
+# What is left in square brackets after links is a stage direction ("[laughs]", "[interrupted by
+# the user]"): a small model imitates them from its history, and they are never to be spoken.
+_STAGE_RE = re.compile(r"\[[^\[\]\n]*\]")
 _CODE_SPAN_RE = re.compile(r"(`+)(.{1,300}?)\1")
 _URL_RE = re.compile(r"\b(?:(?:https?|ftp)://|www\.)[^\s<>\"'`]+", re.IGNORECASE)
 _URL_TRAIL = ".,;:!?)]}'\"»”’"
@@ -91,6 +94,11 @@ _ASCII_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f]")
 
 _TERMINAL = ".!?…:;,"
 _CLOSERS = "\"'”’»)]*_"
+
+
+def strip_stage_directions(text: str) -> str:
+    """``text`` without bracketed stage directions ("Sure! [interrupted by the user]" -> "Sure!")."""
+    return _SPACE_RE.sub(" ", _STAGE_RE.sub(" ", _LINK_RE.sub(r"\1", text))).strip()
 
 
 def clean_for_speech(text: str) -> str:
@@ -218,6 +226,7 @@ def _inline(s: str) -> str:
     s = _LINK_RE.sub(r"\1", s)
     s = _FOOTNOTE_RE.sub("", s)
     s = _REFLINK_RE.sub(r"\1", s)
+    s = _STAGE_RE.sub(" ", s)
     s = _URL_RE.sub(_url_to_domain, s)
     for _ in range(3):  # nested emphasis, e.g. ***x*** or **_x_**
         before = s

@@ -67,7 +67,27 @@ class SpeechSustained:
 
 @dataclass(frozen=True)
 class SpeechResumed:
+    """Speech again inside a turn's pause (before its end): a speculative answer must go."""
+
     turn_id: int
+
+
+@dataclass(frozen=True)
+class TurnResumed:
+    """Speech again after a turn was committed, before any answer to it was heard: the same
+    turn goes on (its audio so far, a short gap, the new words), so it is answered once, whole."""
+
+    turn_id: int
+    t: float
+
+
+@dataclass
+class _Committed:
+    """A committed turn that the user may still continue (until its answer is heard)."""
+
+    turn_id: int
+    frames: list[np.ndarray]
+    t_start: float
 
 
 @dataclass(frozen=True)
@@ -79,7 +99,9 @@ class Emit:
     speech_end: float
 
 
-Action = SpeechStart | SpeechSustained | SpeechResumed | Emit
+Action = SpeechStart | SpeechSustained | SpeechResumed | TurnResumed | Emit
+
+RESUME_GAP_FRAMES = 6  # silence put between a committed turn's audio and its continuation (192 ms)
 
 
 class TurnDetector:
@@ -90,6 +112,7 @@ class TurnDetector:
             maxlen=max(1, params.pre_roll_ms // 32)
         )
         self.eot_override_ms: dict[int, int] = {}
+        self.committed: _Committed | None = None
         self._reset_turn()
 
     def _reset_turn(self) -> None:
@@ -119,6 +142,37 @@ class TurnDetector:
     def _emit(self, kind: str) -> Emit:
         return Emit(kind, self.turn_id, self._cut(), self.t_start, self.t_last_speech_end)
 
+    def _commit(self) -> Emit:
+        """The turn's final audio; the turn stays open to a continuation until ``close``."""
+        emit = self._emit("final")
+        end = min(len(self.frames), self.last_speech_idx + 1 + self.p.tail_ms // 32)
+        self.committed = _Committed(self.turn_id, self.frames[:end], self.t_start)
+        return emit
+
+    def close(self, turn_id: int) -> None:
+        """``turn_id`` can no longer be continued (its answer is being heard, or it was dropped)."""
+        if self.committed is not None and self.committed.turn_id == turn_id:
+            self.committed = None
+
+    def _confirm(self, t: float) -> Action:
+        """The speech in progress is a turn: a new one, or the continuation of a committed one."""
+        self.confirmed = True
+        prev, self.committed = self.committed, None
+        n_prev = len(prev.frames) + RESUME_GAP_FRAMES if prev is not None else 0
+        if prev is None or (n_prev + len(self.frames)) * FRAME_S >= self.p.max_utterance_s:
+            self.turn_id = self.next_turn_id
+            self.next_turn_id += 1
+            return SpeechStart(self.turn_id, self.t_start)
+        gap = [np.zeros(FRAME, dtype=np.float32)] * RESUME_GAP_FRAMES
+        self.frames = [*prev.frames, *gap, *self.frames]
+        self.last_speech_idx += n_prev
+        self.last_partial_frames += n_prev
+        self.turn_id = prev.turn_id
+        self.t_start = prev.t_start
+        if prev.turn_id in self.eot_override_ms:
+            self.eot_override_ms = {}  # the old pause's hint is not this pause's
+        return TurnResumed(prev.turn_id, t)
+
     def tune(self, params: TurnParams) -> None:
         """Take new thresholds (vad, end of turn, pause) for the frames to come."""
         self.p.threshold = params.threshold
@@ -143,6 +197,7 @@ class TurnDetector:
             self.pre_roll.clear()
             self.t_start = t
         if not self.confirmed:
+            self.committed = None  # a press starts a turn of its own
             self.confirmed = True
             self.turn_id = self.next_turn_id
             self.next_turn_id += 1
@@ -203,10 +258,8 @@ class TurnDetector:
             self.silence_run += 1
         voiced_ms = self.voiced_frames * 32
         if not self.confirmed and voiced_ms >= p.min_speech_ms:
-            self.confirmed = True
-            self.turn_id = self.next_turn_id
-            self.next_turn_id += 1
-            out.append(SpeechStart(self.turn_id, self.t_start))
+            out.append(self._confirm(t))
+            idx = len(self.frames) - 1
         if self.confirmed and not self.sustained_sent and voiced_ms >= p.barge_in_ms:
             self.sustained_sent = True
             out.append(SpeechSustained(self.turn_id, t))
@@ -214,7 +267,7 @@ class TurnDetector:
         eot_ms = self.eot_override_ms.get(self.turn_id, p.end_of_turn_ms)
         if silence_ms >= eot_ms or (len(self.frames) * FRAME_S) >= p.max_utterance_s:
             if self.confirmed:
-                out.append(self._emit("final"))
+                out.append(self._commit())
             self._reset_turn()
             return out
         if not self.confirmed:
@@ -242,10 +295,20 @@ class ModeCommand:
 
 
 @dataclass(frozen=True)
+class CloseCommand:
+    """The turn's answer is being heard (or the turn is over): speech from now on is a new turn."""
+
+    turn_id: int
+
+
+@dataclass(frozen=True)
 class TuneCommand:
     """New turn-taking thresholds (a settings change), taken from the next frame on."""
 
     params: TurnParams
+
+
+Command = PttCommand | ModeCommand | TuneCommand | CloseCommand
 
 
 class VadWorker(Worker):
@@ -276,12 +339,12 @@ class VadWorker(Worker):
         self.frames_done = 0
         self.vad_seconds = 0.0
         self.vad: VadEngine | None = None
-        self.commands: queue.SimpleQueue[PttCommand | ModeCommand | TuneCommand] = queue.SimpleQueue()
+        self.commands: queue.SimpleQueue[Command] = queue.SimpleQueue()
 
     def setup(self) -> None:
         self.vad = self.vad_factory()
 
-    def command(self, cmd: PttCommand | ModeCommand | TuneCommand) -> None:
+    def command(self, cmd: Command) -> None:
         """Queue a command from any thread without blocking; handled before the next audio block."""
         self.commands.put(cmd)
 
@@ -319,6 +382,8 @@ class VadWorker(Worker):
             self._mode(item.mode)
         elif isinstance(item, TuneCommand):
             self.detector.tune(item.params)
+        elif isinstance(item, CloseCommand):
+            self.detector.close(item.turn_id)
 
     def _mode(self, mode: str) -> None:
         if mode == self.mode:

@@ -26,6 +26,7 @@ from app.messages import (
     Notice,
     PartialTranscript,
     StateChanged,
+    TurnContinued,
     TurnDone,
     UserSpeechStarted,
     UserTurn,
@@ -65,6 +66,7 @@ class EngineBridge(QObject):
     speechStarted = Signal(int)  # turn id
     partialTranscript = Signal(int, str)
     userTurn = Signal(object)  # UserTurn
+    turnContinued = Signal(int)  # turn id: the user went on before its answer was heard
     assistantDelta = Signal(int, str)  # turn id, reply so far
     assistantTurn = Signal(object)  # AssistantTurn
     turnDone = Signal(int, object)  # turn id, report dict
@@ -187,6 +189,8 @@ class EngineBridge(QObject):
             self.speechStarted.emit(ev.turn_id)
         elif isinstance(ev, UserTurn):
             self.userTurn.emit(ev)
+        elif isinstance(ev, TurnContinued):
+            self.turnContinued.emit(ev.turn_id)
         elif isinstance(ev, AssistantTurn):
             self.assistantTurn.emit(ev)
         elif isinstance(ev, TurnDone):

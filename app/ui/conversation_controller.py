@@ -55,6 +55,7 @@ class ConversationController(QObject):
         bridge.speechStarted.connect(self._on_speech_started)
         bridge.partialTranscript.connect(self._on_partial)
         bridge.userTurn.connect(self._on_user_turn)
+        bridge.turnContinued.connect(self._on_turn_continued)
         bridge.assistantDelta.connect(self._on_delta)
         bridge.assistantTurn.connect(self._on_assistant_turn)
         bridge.turnDone.connect(self._on_turn_done)
@@ -120,6 +121,13 @@ class ConversationController(QObject):
                 self.view.remove(self._carried, "user")
             self._carried = None
         self.view.user_final(key, ev.text, ev.emotion.to_dict() if ev.emotion else None)
+
+    def _on_turn_continued(self, turn_id: int) -> None:
+        """The user went on: one bubble grows again, and the answer begun for its first part goes."""
+        key = self._key(turn_id)
+        self.view.remove(key, "assistant")
+        b = self.view.get(key, "user")
+        self.view.user_partial(key, b.text.text() if b is not None else "")
 
     def _on_delta(self, turn_id: int, text: str) -> None:
         self.view.assistant_text(self._key(turn_id), text)

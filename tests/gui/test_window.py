@@ -255,3 +255,18 @@ def test_tab_goes_from_talk_to_the_modes(qtbot, make_window):
         window.settings_button,
         window.conversation,
     ]
+
+
+def test_a_turn_the_user_goes_on_with_after_a_pause_is_one_bubble(qtbot, make_window):
+    from app.messages import AssistantDelta, TurnContinued, UserSpeechStarted, UserTurn
+
+    window = make_window()
+    q = window.engine.orchestrator.ui_queue
+    q.put(UserSpeechStarted(7, 0.0))
+    q.put(UserTurn(7, "Isolated tornadoes.", None))
+    q.put(AssistantDelta(7, "Sure"))
+    qtbot.waitUntil(lambda: bubble_texts(window, "assistant") == ["Sure"], timeout=5000)
+    q.put(TurnContinued(7))  # the user went on before the answer was heard
+    q.put(UserTurn(7, "Isolated tornadoes and heavy rain.", None))
+    qtbot.waitUntil(lambda: bubble_texts(window, "user") == ["Isolated tornadoes and heavy rain."], timeout=5000)
+    assert bubble_texts(window, "assistant") == []

@@ -18,7 +18,7 @@ from app.messages import (
     TurnDone,
 )
 from app.pipeline.cancel import CancelScope
-from app.pipeline.memory import INTERRUPTED_MARK, Conversation
+from app.pipeline.memory import INTERRUPTED_NOTE, Conversation
 from app.pipeline.turns import Emit, SpeechResumed, SpeechStart, TurnDetector, TurnParams
 from app.pipeline.worker import BoundedQueue, Worker
 from tests.fakes import PrefillingLlm, ScriptedLlm, ScriptedStt, ToneTts, make_orchestrator, silence, speech
@@ -103,6 +103,31 @@ def test_detector_pause_then_resume_is_one_turn():
     assert any(isinstance(a, SpeechResumed) for a in acts)
     finals = [a for a in acts if isinstance(a, Emit) and a.kind == "final"]
     assert len(finals) == 1 and finals[0].speech_end == pytest.approx(36 * 0.032)
+
+
+def test_detector_speech_after_a_committed_turn_continues_it_until_its_answer_is_heard():
+    from app.pipeline.turns import TurnResumed
+
+    det = TurnDetector(TurnParams(end_of_turn_ms=320, speculative_pause_ms=128, min_speech_ms=96))
+    loud, quiet = np.full(FRAME, 0.5, np.float32), np.zeros(FRAME, np.float32)
+    acts: list[object] = []
+    script = [(loud, 0.9)] * 15 + [(quiet, 0.0)] * 12 + [(loud, 0.9)] * 10 + [(quiet, 0.0)] * 12
+    for i, (frame, p) in enumerate(script):
+        acts += det.feed(frame, p, i * 0.032)
+    finals = [a for a in acts if isinstance(a, Emit) and a.kind == "final"]
+    (resumed,) = [a for a in acts if isinstance(a, TurnResumed)]
+    assert [a.turn_id for a in finals] == [1, 1] and resumed.turn_id == 1
+    assert not any(isinstance(a, SpeechStart) and a.turn_id == 2 for a in acts)
+    whole = finals[1].audio
+    assert len(whole) > len(finals[0].audio) + 10 * FRAME  # the first part, a gap, the new words
+    assert np.array_equal(whole[: len(finals[0].audio)], finals[0].audio)
+    assert finals[1].speech_start == finals[0].speech_start
+    # once the answer is heard (the orchestrator closes the turn), speech is a new turn
+    det.close(1)
+    more = []
+    for i, (frame, p) in enumerate([(loud, 0.9)] * 10, start=len(script)):
+        more += det.feed(frame, p, i * 0.032)
+    assert [a.turn_id for a in more if isinstance(a, SpeechStart)] == [2]
 
 
 def test_detector_ignores_blips():
@@ -193,8 +218,12 @@ def test_memory_trims_oldest_exchanges_and_marks_interruptions():
     assert msgs[0] == {"role": "system", "content": "system prompt"}
     assert msgs[1]["role"] == "user"
     assert sum(len(m["content"].split()) + 6 for m in msgs) <= 300 + 10
-    assert msgs[-1]["content"].endswith(INTERRUPTED_MARK)
+    assert msgs[-1]["content"] == "answer 39 " + "word " * 20  # the model's own turn: only its words
     assert "question number 39" in msgs[-2]["content"]
+    conv.add("user", "and what next?", 40)
+    msgs = conv.messages("system prompt", count_tokens=lambda s: len(s.split()), budget=300)
+    assert msgs[-1]["content"] == INTERRUPTED_NOTE + "and what next?"  # the note is in the user's
+    assert not any(INTERRUPTED_NOTE in m["content"] for m in msgs if m["role"] == "assistant")
 
 
 # ---------------------------------------------------------------- whole pipeline on fakes
@@ -261,16 +290,20 @@ def test_barge_in_stops_playback_and_no_stale_audio_plays(running):
     assert len(interrupted) == 1 and interrupted[0].content == first["assistant_text"]
 
 
-def test_barge_in_before_any_audio_keeps_the_users_words(running):
+def test_going_on_before_any_answer_is_heard_is_one_turn_with_all_its_words(running):
     llm = ScriptedLlm(token_delay=0.15)
-    stt = ScriptedStt(texts=["tell me about", "the weather in Paris"])
+    stt = ScriptedStt(texts=["tell me about", "tell me about the weather in Paris"])
     orch = running(make_orchestrator(stt=stt, llm=llm))
     feed(orch, np.concatenate([silence(0.3), speech(0.6), silence(0.5)]))
     wait_for(lambda: orch.state == "thinking", 5)
     feed(orch, np.concatenate([speech(0.6), silence(1.5)]))
-    wait_for(lambda: any(not r["interrupted"] for r in orch.finished), 15)
-    final = [r for r in orch.finished if not r["interrupted"]][-1]
-    assert final["user_text"].startswith("tell me about")
+    wait_for(lambda: orch.finished and orch.is_idle(), 15)
+    (turn,) = orch.finished  # one turn: not an interrupted one plus a new one
+    assert turn["user_text"] == "tell me about the weather in Paris" and not turn["interrupted"]
+    assert turn["resumed"] == 1 and turn["assistant_text"]
+    assert max(stt.calls) >= 1.2 * 16000  # the continuation was transcribed with its start
+    users = [e.content for e in orch.memory.snapshot() if e.role == "user"]
+    assert users == ["tell me about the weather in Paris"]  # the words are in memory once
 
 
 def test_push_to_talk_drives_a_turn_and_gates_audio(running):

@@ -413,3 +413,18 @@ def test_is_probably_hallucination_is_fast_on_repetitions() -> None:
 )
 def test_looks_complete(text: str, expected: bool) -> None:
     assert looks_complete(text) is expected
+
+
+@pytest.mark.parametrize(
+    "reply,spoken",
+    [
+        ("Sure! [interrupted by the user]", "Sure!"),
+        ("[laughs] Okay, here it is.", "Okay, here it is."),
+        ("Read [the guide](https://example.com) first.", "Read the guide first."),
+    ],
+)
+def test_stage_directions_in_brackets_are_never_spoken(reply, spoken):
+    from app.pipeline.text import strip_stage_directions
+
+    assert clean_for_speech(reply) == spoken
+    assert strip_stage_directions(reply) == spoken

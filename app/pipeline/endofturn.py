@@ -1,0 +1,73 @@
+"""The end-of-turn judge: how much silence ends this turn, decided when a pause begins.
+
+A person who stops to think is not done talking.  When a pause begins the STT stage
+transcribes the turn so far and, beside Whisper, asks the Smart Turn model whether the
+audio sounds finished (``p_complete``).  The judge combines the two:
+
+* the audio sounds finished and the words read as a finished request: commit after a short
+  pause (``quick_ms``): the answer, prepared speculatively during the pause, plays at once;
+* the audio sounds unfinished ("ask not ...", a rising "and", a breath before the object):
+  hold the turn for up to ``patience_ms`` of silence while the speculative answer waits;
+  speech resuming continues the same turn;
+* in between, or without the model: the silence rule refined by the text, as before.
+
+Pure and clock-free: the turn detector applies the wait it returns
+(``TurnDetector.hint_end_of_turn``); ``tests/unit/pipeline/test_endofturn.py`` scripts it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from app.pipeline.text import looks_complete
+
+
+@dataclass(frozen=True)
+class JudgeParams:
+    base_ms: int = 700  # the plain silence rule (``end_of_turn_silence_ms``)
+    speculative_pause_ms: int = 64  # when the pause's transcript is asked for
+    quick_ms: int = 300  # finished audio and finished words
+    patience_ms: int = 2500  # the longest hold for a turn that sounds unfinished
+    finished_p: float = 0.5  # Smart Turn's p(complete) at or above which the audio sounds finished
+    unfinished_p: float = 0.2  # ... below which it surely does not
+
+    @classmethod
+    def from_settings(cls, s: Any) -> JudgeParams:
+        return cls(
+            base_ms=s.end_of_turn_silence_ms,
+            speculative_pause_ms=s.speculative_pause_ms,
+            patience_ms=s.turn_patience_ms,
+        )
+
+
+@dataclass(frozen=True)
+class Verdict:
+    wait_ms: int  # silence after which the turn ends
+    reason: str  # finished | unfinished | text complete | text incomplete | ...
+    p_complete: float | None = None
+
+
+class EndOfTurnJudge:
+    def __init__(self, params: JudgeParams | None = None) -> None:
+        self.p = params or JudgeParams()
+
+    def judge(self, text: str, p_complete: float | None) -> Verdict:
+        """The wait for a turn whose words so far are ``text`` and whose audio scored ``p_complete``
+        (None: no end-of-turn model, or it failed)."""
+        p = self.p
+        floor = p.speculative_pause_ms + 150  # never before the speculative answer can be ready
+        words_done = looks_complete(text)
+        if p_complete is None:
+            if words_done:
+                return Verdict(max(floor, int(p.base_ms * 0.7)), "text complete")
+            return Verdict(int(p.base_ms * 1.4), "text incomplete")
+        if p_complete >= p.finished_p:
+            if words_done:
+                return Verdict(max(floor, p.quick_ms), "finished", p_complete)
+            return Verdict(p.base_ms, "sounds finished, words do not", p_complete)
+        if p_complete < p.unfinished_p:
+            return Verdict(max(p.patience_ms, p.base_ms), "unfinished", p_complete)
+        # unsure: a long wait, shorter when the words read as finished
+        wait = (p.base_ms + p.patience_ms) // 2 if words_done else p.patience_ms
+        return Verdict(max(wait, p.base_ms), "unsure", p_complete)
