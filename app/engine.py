@@ -44,12 +44,13 @@ def make_factories(settings: Settings, models: dict[str, ResolvedModel]) -> Engi
         llm=lambda: registry.build("llm", settings, models.get("llm")),  # none for an LLM server
         tts=lambda: registry.build("tts", settings, models["tts"]),
         emotion=emotion,
+        turn=lambda: registry.build("turn", settings, models["turn"]),
     )
 
 
 def build_engine(settings: Settings, *, output_rate: int | None = None, record: bool = False) -> Engine:
     """Resolve models (raises ``ModelError`` with one clear line) and wire the pipeline; nothing starts yet."""
-    roles = ["vad", "stt", "tts"] + ([] if settings.llm_server_url else ["llm"])
+    roles = ["vad", "stt", "tts", "turn"] + ([] if settings.llm_server_url else ["llm"])
     models = {role: resolve(role, settings) for role in roles}
     rate = output_rate or settings.output_rate or models["tts"].sample_rate or 22050
     playback = PlaybackBuffer(rate, record=record)

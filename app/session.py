@@ -35,6 +35,7 @@ ROLE_LABELS = {
     "stt": "speech recognition",
     "llm": "language model",
     "tts": "voice",
+    "turn": "end-of-turn model",
 }
 
 

@@ -4,12 +4,17 @@ A person who stops to think is not done talking.  When a pause begins the STT st
 transcribes the turn so far and, beside Whisper, asks the Smart Turn model whether the
 audio sounds finished (``p_complete``).  The judge combines the two:
 
-* the audio sounds finished and the words read as a finished request: commit after a short
-  pause (``quick_ms``): the answer, prepared speculatively during the pause, plays at once;
-* the audio sounds unfinished ("ask not ...", a rising "and", a breath before the object):
-  hold the turn for up to ``patience_ms`` of silence while the speculative answer waits;
-  speech resuming continues the same turn;
-* in between, or without the model: the silence rule refined by the text, as before.
+* the words read as a finished request and the audio sounds finished: commit after a short
+  pause (``quick_ms``); the answer, prepared speculatively during the pause, plays at once;
+* the words trail off ("And so my fellow Americans", "I was thinking that maybe"): hold the
+  turn for up to ``patience_ms`` of silence while the speculative answer waits, unless the
+  voice is sure it is over (``sure_p``: a question Whisper wrote without its mark);
+* complete words that are not a request ("Isolated tornadoes."): Smart Turn hears a falling
+  phrase end there too, so wait ``statement_ms``;
+* a request whose voice is unsure: the plain silence rule;
+* without the model: the silence rule refined by the text, as before.
+
+Chosen by measurement (``hearken bench``, its turn-taking section; docs/turn-taking.md).
 
 Pure and clock-free: the turn detector applies the wait it returns
 (``TurnDetector.hint_end_of_turn``); ``tests/unit/pipeline/test_endofturn.py`` scripts it.
@@ -20,7 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from app.pipeline.text import looks_complete
+from app.pipeline.text import looks_complete, reads_as_request
 
 
 @dataclass(frozen=True)
@@ -30,7 +35,8 @@ class JudgeParams:
     quick_ms: int = 300  # finished audio and finished words
     patience_ms: int = 2500  # the longest hold for a turn that sounds unfinished
     finished_p: float = 0.5  # Smart Turn's p(complete) at or above which the audio sounds finished
-    unfinished_p: float = 0.2  # ... below which it surely does not
+    sure_p: float = 0.9  # ... so sure that unfinished-looking words are a missing full stop
+    statement_ms: int = 1200  # complete words that are not a request (the start of a statement)
 
     @classmethod
     def from_settings(cls, s: Any) -> JudgeParams:
@@ -62,12 +68,18 @@ class EndOfTurnJudge:
             if words_done:
                 return Verdict(max(floor, int(p.base_ms * 0.7)), "text complete")
             return Verdict(int(p.base_ms * 1.4), "text incomplete")
+        held = max(p.patience_ms, p.base_ms)
+        if not words_done:
+            # "And so my fellow Americans", "I was thinking that maybe": held, unless the voice
+            # is sure it is over (a question Whisper wrote without its question mark).
+            if p_complete >= p.sure_p:
+                return Verdict(int(p.base_ms * 1.4), "words unfinished, voice finished", p_complete)
+            return Verdict(held, "unfinished", p_complete)
+        if not reads_as_request(text):
+            # The first words of a statement ("Isolated tornadoes."): Smart Turn hears a falling
+            # phrase end there too, so only time tells.
+            return Verdict(max(p.base_ms, min(held, p.statement_ms)), "statement", p_complete)
         if p_complete >= p.finished_p:
-            if words_done:
-                return Verdict(max(floor, p.quick_ms), "finished", p_complete)
-            return Verdict(p.base_ms, "sounds finished, words do not", p_complete)
-        if p_complete < p.unfinished_p:
-            return Verdict(max(p.patience_ms, p.base_ms), "unfinished", p_complete)
-        # unsure: a long wait, shorter when the words read as finished
-        wait = (p.base_ms + p.patience_ms) // 2 if words_done else p.patience_ms
-        return Verdict(max(wait, p.base_ms), "unsure", p_complete)
+            return Verdict(max(floor, p.quick_ms), "finished", p_complete)
+        # A request in complete words that does not sound finished: the words win, a little later.
+        return Verdict(p.base_ms, "request, voice unsure", p_complete)

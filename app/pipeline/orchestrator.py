@@ -27,6 +27,7 @@ from app.engines.capabilities import Capability, supports
 from app.engines.llm import LlmEngine
 from app.engines.stt import SttEngine
 from app.engines.tts import TtsEngine
+from app.engines.turn import TurnEngine
 from app.engines.vad import VadEngine
 from app.messages import (
     AssistantTurn,
@@ -60,7 +61,9 @@ from app.pipeline.turns import (
     CloseCommand,
     Emit,
     ModeCommand,
+    OnsetCancelled,
     PttCommand,
+    SpeechOnset,
     SpeechResumed,
     SpeechStart,
     SpeechSustained,
@@ -85,6 +88,7 @@ class EngineFactories:
     llm: Callable[[], LlmEngine]
     tts: Callable[[], TtsEngine]
     emotion: Any = None  # an EmotionTagger instance (cheap to build) or None
+    turn: Callable[[], TurnEngine] | None = None  # the end-of-turn model (Smart Turn); None: text rule only
 
 
 @dataclass
@@ -103,6 +107,8 @@ class Turn:
     spec_duration: float | None = None  # audio length a speculative reply was started for
     sustained: bool = False  # the user spoke long enough to barge in
     resumed: int = 0  # times the user went on after the turn was committed (it stayed one turn)
+    confirmed: bool = False  # its final words are in: its answer may play
+    onset: bool = False  # the user may be going on (a sound began): its answer waits
     verdicts: list[Verdict] = field(default_factory=list)  # the end-of-turn judge's, one per pause
 
 
@@ -145,7 +151,9 @@ class Orchestrator:
             mode=settings.mode,
             on_error=self._worker_error,
         )
-        self.stt_worker = SttWorker(self.stt_q, self, factories.stt, self.emotion, **common)
+        self.stt_worker = SttWorker(
+            self.stt_q, self, factories.stt, self.emotion, turn_factory=factories.turn, **common
+        )
         self.llm_worker = LlmWorker(self.llm_q, self, factories.llm, self.tts_q, **common)
         self.tts_worker = TtsWorker(self.tts_q, self, factories.tts, playback, **common)
         self.workers = [self.vad_worker, self.stt_worker, self.llm_worker, self.tts_worker]
@@ -354,6 +362,17 @@ class Orchestrator:
             turn.gen = self.scope.current
             turn.sustained = True
             self._set_state("hearing")
+        elif isinstance(action, SpeechOnset):
+            turn = self._live(action.turn_id)
+            if turn is not None and turn.state != "speaking":
+                turn.onset = True
+                self.playback.hold(action.turn_id)  # not a word of its answer over the user's
+        elif isinstance(action, OnsetCancelled):
+            turn = self._live(action.turn_id)
+            if turn is not None:
+                turn.onset = False
+                if turn.confirmed:
+                    self.playback.release(action.turn_id)  # a click, not speech: the answer may play
         elif isinstance(action, TurnResumed):
             self._resume(action.turn_id)
         elif isinstance(action, SpeechResumed):
@@ -437,6 +456,8 @@ class Orchestrator:
                 turn.reply = ""
                 turn.spec_duration = None
                 turn.sustained = False
+                turn.confirmed = False
+                turn.onset = False
                 turn.state = "hearing"
                 turn.resumed += 1
             log.info("turn %d: the user went on; still one turn", turn_id)
@@ -508,13 +529,16 @@ class Orchestrator:
         if turn.spec_duration is not None:
             if abs(turn.spec_duration - tr.duration) < 1e-6 and text == turn.user_text:
                 turn.emotion = tr.emotion  # same audio, same baseline: same tags, now recorded
+                turn.confirmed = True
                 self.ui(UserTurn(tr.turn_id, text, tr.emotion))
-                self.playback.release(tr.turn_id)
+                if not turn.onset:
+                    self.playback.release(tr.turn_id)
                 return
             self._cancel_speculation(turn)
         turn.user_text = text
         turn.emotion = tr.emotion
         turn.style = self._style(tr.emotion)
+        turn.confirmed = True
         self.ui(UserTurn(tr.turn_id, text, tr.emotion))
         self.llm_q.put(dataclasses.replace(tr, text=text, gen=turn.gen, style=turn.style))
 

@@ -22,6 +22,7 @@ from app.engines.capabilities import Capability, supports
 from app.engines.llm import LlmEngine
 from app.engines.stt import SttEngine, SttResult
 from app.engines.tts import TtsEngine
+from app.engines.turn import TurnEngine
 from app.heap import release_free_memory
 from app.messages import (
     SAMPLE_RATE,
@@ -68,12 +69,17 @@ class SttWorker(Worker):
         ctx: StageContext,
         stt_factory: Callable[[], SttEngine],
         tagger: Any = None,
+        *,
+        turn_factory: Callable[[], TurnEngine] | None = None,
         **kw: Any,
     ):
         super().__init__(inbox, **kw)
         self.ctx = ctx
         self.tagger = tagger
         self.stt_factory = stt_factory
+        self.turn_factory = turn_factory
+        self.turn: TurnEngine | None = None  # the end-of-turn model, on this thread too
+        self.turn_seconds = 0.0
         self.stt: SttEngine | None = None
         self.turns: dict[int, _TurnStt] = {}
         self.audio_seconds = 0.0
@@ -86,6 +92,10 @@ class SttWorker(Worker):
         self.stt = self.stt_factory()
         if supports(self.stt, Capability.WARM_UP):
             self.stt.warm_up()
+        if self.turn_factory is not None:
+            self.turn = self.turn_factory()
+            if supports(self.turn, Capability.WARM_UP):
+                self.turn.warm_up()
         tagger = self.tagger
         if tagger is not None:  # warm the feature extractor too
             self._emotion_pool.submit(tagger.analyze_voice, np.zeros(SAMPLE_RATE // 2, np.float32)).result()
@@ -115,6 +125,9 @@ class SttWorker(Worker):
             if text:
                 self.ctx.emit(PartialTranscript(utt.turn_id, text))
             return
+        if utt.kind == "turn_check":
+            self._turn_check(st, utt)
+            return
         if utt.kind == "speculative":
             self._emotion(st, audio)
             tail = audio[st.committed_samples :]
@@ -127,7 +140,8 @@ class SttWorker(Worker):
                 st.cached, st.cached_len, st.cached_at = res, len(audio), time.perf_counter()
             text = " ".join(t for t in (st.committed_text, res.text) if t)
             if text:
-                self.ctx.emit(PartialTranscript(utt.turn_id, text, at_pause=True))
+                # With an end-of-turn model the pause is judged once it has heard it (turn_check).
+                self.ctx.emit(PartialTranscript(utt.turn_id, text, at_pause=self.turn is None))
                 if st.cached is res and not is_probably_hallucination(text):
                     self.ctx.emit(
                         Transcript(
@@ -172,6 +186,21 @@ class SttWorker(Worker):
                 duration=len(audio) / SAMPLE_RATE,
             )
         )
+
+    def _turn_check(self, st: _TurnStt, utt: Utterance) -> None:
+        """Some way into a pause: how finished does the turn sound?  Sent with the pause's words."""
+        if self.turn is None or st.cached is None:
+            return  # no model, or the pause's transcript did not come (a newer pause will)
+        t0 = time.perf_counter()
+        try:
+            p = self.turn.prob_complete(utt.audio)
+        except Exception:  # noqa: BLE001 - the text rule decides without it
+            log.exception("end-of-turn model failed")
+            return
+        self.turn_seconds += time.perf_counter() - t0
+        text = " ".join(t for t in (st.committed_text, st.cached.text) if t)
+        if text:
+            self.ctx.emit(PartialTranscript(utt.turn_id, text, at_pause=True, p_complete=p))
 
     def _tag(self, st: _TurnStt, text: str, res: SttResult, preview: bool = False) -> EmotionTags | None:
         """Emotion tags for this text; ``preview`` leaves the speaker's baseline untouched."""

@@ -688,6 +688,46 @@ _TRAILING_PHRASES = tuple(
 )
 
 
+# How a request to an assistant starts: a question, a command, a greeting or a short answer.
+_QUESTION_STARTS = frozenset(
+    (
+        "what who whom whose where when why how which is are was were am do does did can could will "
+        "would shall should may might must have has had isn't aren't don't doesn't didn't can't "
+        "won't wouldn't shouldn't what's who's where's how's"
+    ).split()
+)
+_COMMAND_STARTS = frozenset(
+    (
+        "tell give show set remind play stop start turn open close call send find search look read "
+        "write explain describe define translate add remove delete list check help let please make "
+        "take put get say repeat sing count calculate convert compute schedule book order recommend "
+        "suggest name spell summarize summarise compare cancel pause resume skip go wake lower raise "
+        "increase decrease mute unmute text email note save create plan teach quiz pick choose "
+        "guess imagine keep bring buy cook draw"
+    ).split()
+)
+_SOCIAL_STARTS = frozenset(
+    "hi hello hey thanks thank bye goodbye good yes yeah yep no nope ok okay sure great cool sorry".split()
+)
+_REQUEST_OPENINGS = (("i", "want"), ("i", "need"), ("i'd", "like"), ("let's",), ("lets",))
+
+
+def reads_as_request(text: str) -> bool:
+    """Does ``text`` read as something said to an assistant: a question, a command, a greeting or
+    a short answer?  ("Isolated tornadoes." does not: the first words of a longer statement.)"""
+    words = re.findall(r"[^\W\d_]+(?:['’][^\W\d_]+)*", str(text or "").lower().replace("’", "'"))
+    if not words:
+        return False
+    if str(text).rstrip(_CLOSERS + " ").endswith("?"):
+        return True
+    first = words[0]
+    if first in _QUESTION_STARTS or first in _COMMAND_STARTS:
+        return True
+    if first in _SOCIAL_STARTS and len(words) <= 4:
+        return True
+    return any(tuple(words[: len(o)]) == o for o in _REQUEST_OPENINGS)
+
+
 def looks_complete(text: str) -> bool:
     """Heuristic end of turn: does the transcript so far read as a finished request?
 

@@ -36,6 +36,7 @@ class TurnParams:
     partial_every_ms: int = 1000
     max_utterance_s: float = 120.0
     tail_ms: int = 64  # silence kept after the last speech frame (Whisper likes a little)
+    turn_check_ms: int = 192  # silence after which the end-of-turn model hears the turn so far
 
     @classmethod
     def from_settings(cls, s: Any) -> TurnParams:
@@ -73,6 +74,19 @@ class SpeechResumed:
 
 
 @dataclass(frozen=True)
+class SpeechOnset:
+    """Sound that may be speech began while ``turn_id`` is committed but not yet answered aloud:
+    its answer must wait (``OnsetCancelled`` if it was not speech, ``TurnResumed`` if it was)."""
+
+    turn_id: int
+
+
+@dataclass(frozen=True)
+class OnsetCancelled:
+    turn_id: int
+
+
+@dataclass(frozen=True)
 class TurnResumed:
     """Speech again after a turn was committed, before any answer to it was heard: the same
     turn goes on (its audio so far, a short gap, the new words), so it is answered once, whole."""
@@ -92,14 +106,14 @@ class _Committed:
 
 @dataclass(frozen=True)
 class Emit:
-    kind: str  # partial | speculative | final
+    kind: str  # partial | speculative | turn_check (all audio so far, the pause too) | final
     turn_id: int
     audio: np.ndarray
     speech_start: float
     speech_end: float
 
 
-Action = SpeechStart | SpeechSustained | SpeechResumed | TurnResumed | Emit
+Action = SpeechStart | SpeechSustained | SpeechResumed | SpeechOnset | OnsetCancelled | TurnResumed | Emit
 
 RESUME_GAP_FRAMES = 6  # silence put between a committed turn's audio and its continuation (192 ms)
 
@@ -128,6 +142,7 @@ class TurnDetector:
         self.t_start = 0.0
         self.t_last_speech_end = 0.0
         self.speculative_sent = False
+        self.turn_checked = False
         self.last_partial_frames = 0
 
     @property
@@ -236,6 +251,8 @@ class TurnDetector:
             self.pre_roll.append(frame)
             self.run_above = self.run_above + 1 if voiced else 0
             if self.run_above >= 2:
+                if self.committed is not None:
+                    out.append(SpeechOnset(self.committed.turn_id))
                 self.in_speech = True
                 self.frames = list(self.pre_roll)
                 self.pre_roll.clear()
@@ -251,6 +268,7 @@ class TurnDetector:
             if self.speculative_sent and self.confirmed:
                 out.append(SpeechResumed(self.turn_id))
             self.speculative_sent = False
+            self.turn_checked = False
             self.silence_run = 0
             self.last_speech_idx = idx
             self.t_last_speech_end = t + FRAME_S
@@ -272,11 +290,17 @@ class TurnDetector:
             return out
         if not self.confirmed:
             if silence_ms >= p.speculative_pause_ms + 200:  # a blip, not speech
+                if self.committed is not None:
+                    out.append(OnsetCancelled(self.committed.turn_id))
                 self._reset_turn()
             return out
         if silence_ms >= p.speculative_pause_ms and not self.speculative_sent:
             self.speculative_sent = True
             out.append(self._emit("speculative"))
+        elif silence_ms >= p.turn_check_ms and self.speculative_sent and not self.turn_checked:
+            self.turn_checked = True
+            audio = np.concatenate(self.frames)  # the pause so far belongs to what the model hears
+            out.append(Emit("turn_check", self.turn_id, audio, self.t_start, self.t_last_speech_end))
         elif voiced and (idx - self.last_partial_frames) * 32 >= p.partial_every_ms:
             self.last_partial_frames = idx
             out.append(self._emit("partial"))

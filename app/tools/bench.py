@@ -77,7 +77,15 @@ def run_bench(args: argparse.Namespace) -> int:
             b.item = i
         base = base_turns
     summary = summarize(settings, corpus, eng, base)
-    sys.stdout.write(format_table(summary))
+    table = format_table(summary)
+    if not getattr(args, "no_turns", False):
+        from app.tools.bench_turns import format_turn_taking, turn_taking
+
+        tt = turn_taking(settings, progress)
+        summary["public"]["turn_taking"] = {k: v for k, v in tt.items() if k != "pauses"}
+        summary["turn_taking_pauses"] = tt["pauses"]
+        table += format_turn_taking(tt)
+    sys.stdout.write(table)
     sys.stdout.flush()
     if getattr(args, "json", None):
         path = Path(args.json)
@@ -106,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--json", type=Path)
     p.add_argument("--plot", type=Path)
     p.add_argument("--no-baseline", action="store_true")
+    p.add_argument("--no-turns", action="store_true", help="skip the turn-taking study (false cut-offs)")
     p.add_argument("--details", type=Path, help="write every figure (per turn too) as JSON here")
     p.add_argument("--quiet", action="store_true")
     p.add_argument(

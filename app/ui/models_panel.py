@@ -9,8 +9,8 @@ from PySide6.QtWidgets import QFrame, QHBoxLayout, QLabel, QVBoxLayout, QWidget
 from app.ui.host import ROLE_LABELS
 from app.ui.labels import section_title
 
-ROLE_ORDER = ("stt", "llm", "tts", "vad")
-ROLE_TITLE = {"stt": "Speech", "llm": "Language", "tts": "Voice", "vad": "VAD"}
+ROLE_ORDER = ("stt", "llm", "tts", "vad", "turn")
+ROLE_TITLE = {"stt": "Speech", "llm": "Language", "tts": "Voice", "vad": "VAD", "turn": "Turn end"}
 LOADING = "  ·  loading…"
 
 

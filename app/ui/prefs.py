@@ -38,6 +38,7 @@ ENGINE_KEYS = (
     "speaking_rate",
     "vad_threshold",
     "end_of_turn_silence_ms",
+    "turn_patience_ms",
     "hotwords",
     "input_device",
     "output_device",

@@ -299,6 +299,16 @@ class SettingsDialog(QDialog):
         self.eot.setValue(self.settings.end_of_turn_silence_ms)
         self.eot.setToolTip("Silence that ends your turn (adapted to what you said)")
         form.addRow("&End-of-turn silence:", self.eot)
+        self.patience = QSpinBox()
+        self.patience.setAccessibleName("Patience with pauses")
+        self.patience.setRange(500, 6000)
+        self.patience.setSingleStep(250)
+        self.patience.setSuffix(" ms")
+        self.patience.setValue(self.settings.turn_patience_ms)
+        self.patience.setToolTip(
+            "How long Hearken waits through a pause when you sound unfinished (\"and so...\") before answering"
+        )
+        form.addRow("&Patience with pauses:", self.patience)
         self.ptt_key = QKeySequenceEdit(QKeySequence(self.ui_prefs.ptt_key))
         self.ptt_key.setAccessibleName("Push-to-talk key")
         self.ptt_key.setMaximumSequenceLength(1)
@@ -343,6 +353,7 @@ class SettingsDialog(QDialog):
             "hotwords": self.hotwords.text().strip(),
             "vad_threshold": round(1.0 - self.sensitivity.value() / 100.0, 2),
             "end_of_turn_silence_ms": self.eot.value(),
+            "turn_patience_ms": self.patience.value(),
         }
         for role, picker in self.pickers.items():
             out[ROLE_SETTING[role]] = picker.path

@@ -27,7 +27,7 @@ pytestmark = [pytest.mark.gui, pytest.mark.integration]
 @pytest.fixture(scope="module")
 def question(tmp_path_factory) -> Path:
     try:
-        for role in ("vad", "stt", "llm", "tts"):
+        for role in ("vad", "stt", "llm", "tts", "turn"):
             resolve(role, Settings())
     except ModelError as exc:
         pytest.fail(f"the real-engine GUI test needs the default models (make test installs them): {exc}")

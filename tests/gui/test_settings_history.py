@@ -30,6 +30,7 @@ def test_settings_round_trip_through_persistence(qtbot, make_window):
     dialog.hotwords.setText("ComfyUI, Kubernetes")
     dialog.sensitivity.setValue(70)
     dialog.eot.setValue(900)
+    dialog.patience.setValue(3500)
     dialog.ptt_key.setKeySequence(QKeySequence("F8"))
     dialog.theme.setCurrentIndex(dialog.theme.findData("dark"))
     dialog.accept()
@@ -41,6 +42,7 @@ def test_settings_round_trip_through_persistence(qtbot, make_window):
         "hotwords": "ComfyUI, Kubernetes",
         "vad_threshold": 0.3,
         "end_of_turn_silence_ms": 900,
+        "turn_patience_ms": 3500,
     }
     s = load_settings()  # what the command line and the next start read
     assert (s.system_prompt, s.speaking_rate, s.vad_threshold, s.end_of_turn_silence_ms) == (
@@ -56,13 +58,14 @@ def test_settings_round_trip_through_persistence(qtbot, make_window):
     orch = window.engine.orchestrator
     qtbot.waitUntil(lambda: orch.settings.system_prompt == "You are a terse assistant.", timeout=3000)
     qtbot.waitUntil(lambda: orch.vad_worker.detector.p.end_of_turn_ms == 900, timeout=3000)
+    assert orch.judge.p.patience_ms == 3500  # how patient it is with pauses, live too
     assert orch.vad_worker.detector.p.threshold == pytest.approx(0.3)
     assert "F8" in window.mode_hint.text()
 
     again = SettingsDialog(load_settings(), prefs.load_ui_prefs(), window)
     assert again.system_prompt.toPlainText() == "You are a terse assistant."
     assert again.speaking_rate.value() == pytest.approx(1.3)
-    assert again.sensitivity.value() == 70 and again.eot.value() == 900
+    assert again.sensitivity.value() == 70 and again.eot.value() == 900 and again.patience.value() == 3500
     assert again.theme.currentData() == "dark"
     assert again.ptt_key.keySequence().toString() == "F8"
     again.deleteLater()

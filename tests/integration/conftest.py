@@ -24,7 +24,7 @@ QUESTIONS = {
 @pytest.fixture(scope="session", autouse=True)
 def _real_models_present():
     try:
-        for role in ("vad", "stt", "llm", "tts"):
+        for role in ("vad", "stt", "llm", "tts", "turn"):
             resolve(role, Settings())
     except ModelError as exc:
         pytest.fail(f"integration tests need the default models (make test installs them): {exc}")

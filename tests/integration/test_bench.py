@@ -23,6 +23,7 @@ def bench(tmp_path_factory):
         plot=out / "bench.png",
         details=out / "details.json",
         no_baseline=False,
+        no_turns=True,  # the turn-taking study has its own test (test_turn_taking.py)
         quiet=True,
         quiet_wait=0.0,  # never wait for a quiet machine here: the test checks sanity, not speed
         max_reply_tokens=24,  # short answers keep the test short; latency to first audio is unaffected

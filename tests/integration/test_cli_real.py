@@ -61,7 +61,7 @@ def test_selftest_runs_each_native_engine_in_a_child_then_a_real_turn():
     res = run_cli("selftest", timeout=240)
     assert res.returncode == 0, res.stdout + res.stderr
     lines = res.stdout.splitlines()
-    for key in ("vad", "stt", "llm", "tts", "emotion", "echo"):
+    for key in ("vad", "stt", "llm", "tts", "turn", "emotion", "echo"):
         assert any(line.split()[:2] == ["ok", key] for line in lines), res.stdout
     assert "thunderstorm" in res.stdout.lower()  # the bundled recording was heard
     verdict = lines[-1]

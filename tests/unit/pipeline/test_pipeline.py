@@ -97,6 +97,14 @@ def test_detector_turn_with_speculative_then_final():
     assert final.speech_start == pytest.approx(5 * 0.032)
 
 
+def test_detector_asks_for_a_turn_check_in_the_pause_with_the_pause_in_its_audio():
+    acts = run_detector([0.9] * 15 + [0.0] * 15)
+    emits = [a for a in acts if isinstance(a, Emit)]
+    assert [e.kind for e in emits] == ["speculative", "turn_check", "final"]
+    spec, check, _ = emits
+    assert len(check.audio) == len(spec.audio) + 4 * FRAME  # 192 ms of the pause heard, 64 ms kept
+
+
 def test_detector_pause_then_resume_is_one_turn():
     acts = run_detector([0.9] * 15 + [0.0] * 6 + [0.9] * 15 + [0.0] * 15)
     assert sum(isinstance(a, SpeechStart) for a in acts) == 1

@@ -274,3 +274,46 @@ def test_hearing_settings_change_reaches_the_turn_detector_as_a_command():
     assert orch.apply_settings({"end_of_turn_silence_ms": 900, "beam_size": 3}) == ["beam_size"]
     orch.vad_worker.idle()  # what its thread does between audio blocks
     assert orch.vad_worker.detector.p.end_of_turn_ms == 900
+
+
+class ScriptedTurn:
+    """An end-of-turn model that says how finished each call's audio sounds."""
+
+    def __init__(self, p: float) -> None:
+        self.p = p
+        self.heard: list[int] = []
+
+    def prob_complete(self, audio: np.ndarray) -> float:
+        self.heard.append(len(audio))
+        return self.p
+
+
+def test_stt_judges_a_pause_with_the_end_of_turn_model_and_the_pauses_words():
+    ctx = RecordingContext()
+    turn = ScriptedTurn(0.07)
+    worker = SttWorker(
+        BoundedQueue(8),
+        ctx,
+        lambda: ScriptedStt(["And so, my fellow Americans,"]),
+        turn_factory=lambda: turn,
+        is_stale=ctx.is_stale,
+    )
+    words, pause = speech(1.0), np.zeros(3200, np.float32)
+    run_stage(
+        worker, utterance("speculative", words), utterance("turn_check", np.concatenate([words, pause]))
+    )
+    first, judged = ctx.of(PartialTranscript)
+    assert not first.at_pause  # with a model, the words alone do not set the wait
+    assert judged.at_pause and judged.p_complete == 0.07 and judged.text == "And so, my fellow Americans,"
+    assert turn.heard == [16000 + 3200]  # the model heard the pause too
+
+
+def test_stt_without_an_end_of_turn_model_judges_the_pause_by_its_words():
+    ctx = RecordingContext()
+    run_stage(
+        stt_worker(ScriptedStt(["Hello."]), ctx),
+        utterance("speculative", speech(0.5)),
+        utterance("turn_check", speech(0.7)),
+    )
+    (partial,) = ctx.of(PartialTranscript)
+    assert partial.at_pause and partial.p_complete is None
