@@ -6,12 +6,9 @@ Two kinds of measurement, both on the real models:
   own clock) once per variant: a changed ``Settings`` field, or an in-process patch
   of one engine constant (only in this process; no engine file is edited).  Each
   variant plays the same questions; the figures to compare are the medians.
-* **False cut-offs.** The end-of-turn policy replayed offline, frame by frame, on
-  recordings with natural pauses: Silero + the engine's ``TurnDetector`` + the
-  orchestrator's own ``speculative_transcript`` rule, with Whisper run for real at
-  each pause and its result applied as many 32 ms frames later as it took to
-  compute (the STT worker is one thread: a busy worker delays the next result).
-  A cut-off is an end of turn decided while the speaker has more to say.
+* **False cut-offs.** ``hearken bench``'s turn-taking study (``app.tools.bench_turns``:
+  Silero, the engine's ``TurnDetector``, Whisper and Smart Turn on real and synthesized
+  pauses, then the end-of-turn judge) once per settings variant.
 """
 
 from __future__ import annotations
@@ -21,39 +18,19 @@ import contextlib
 import functools
 import json
 import logging
-import math
 import os
 import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import numpy as np
 
 from app.config import Settings
-from app.messages import FRAME, SAMPLE_RATE
-from app.pipeline.turns import Emit, SpeechStart, TurnDetector, TurnParams
 
 log = logging.getLogger(__name__)
-
-FRAME_S = FRAME / SAMPLE_RATE
-REPO = Path(__file__).resolve().parent.parent
-
-# Sentences cut at a natural hesitation point; each half is synthesized on its own (so the
-# first half ends with the falling pitch of a finished phrase, the hard case) and played with
-# a pause between them.
-HESITATIONS: tuple[tuple[str, str], ...] = (
-    ("What is the capital of", "France?"),
-    ("Remind me to call", "my mother tomorrow."),
-    ("Set a timer", "for ten minutes."),
-    ("Can you tell me", "how far away the moon is?"),
-    ("I would like to know", "how to boil an egg."),
-    ("What should I cook", "for dinner tonight?"),
-)
-HESITATION_PAUSES_MS = (250, 350, 450, 700)  # inserted; piper adds about 120 ms of its own
 
 
 # --------------------------------------------------------------------------- variants
@@ -217,162 +194,23 @@ def run_variant(
 # --------------------------------------------------------------------------- false cut-offs
 
 
-@dataclass
-class PauseDecision:
-    at_s: float  # where the pause began in the recording
-    pause_ms: float  # how long the speaker actually paused (inf at the very end)
-    text: str  # the speculative transcript at this pause
-    eot_ms: int | None  # the end-of-turn wait the policy chose for it (None: no transcript in time)
-    cut: bool  # the turn was ended in this pause although the speaker went on
-
-
-def _pause_lengths(probs: list[float], threshold: float) -> list[tuple[int, int]]:
-    """(first silent frame, length in frames) of every silent run after speech."""
-    voiced = [p >= threshold for p in probs]
-    runs = []
-    i = 0
-    seen = False
-    while i < len(voiced):
-        if voiced[i]:
-            seen = True
-            i += 1
-            continue
-        j = i
-        while j < len(voiced) and not voiced[j]:
-            j += 1
-        if seen:
-            runs.append((i, j - i if j < len(voiced) else 10**9))
-        i = j
-    return runs
-
-
-def simulate_turns(audio: np.ndarray, settings: Settings, vad: Any, stt: Any) -> list[PauseDecision]:
-    """Replays the end-of-turn policy on one recording (one intended turn)."""
-    from app.pipeline.orchestrator import Orchestrator
-
-    s = settings
-    det = TurnDetector(TurnParams.from_settings(s))
-    stand = SimpleNamespace(settings=s, vad_worker=SimpleNamespace(detector=det))
-    vad.reset()
-    lead = int(0.3 * SAMPLE_RATE)
-    signal = np.concatenate(
-        [np.zeros(lead, np.float32), audio.astype(np.float32), np.zeros(int(3.0 * SAMPLE_RATE), np.float32)]
-    )
-    frames = [signal[i * FRAME : (i + 1) * FRAME] for i in range(len(signal) // FRAME)]
-    probs = [vad.prob(f) for f in frames]
-    vad.reset()
-    end_thr = max(0.05, s.vad_threshold - 0.15)
-    pauses = {start: n for start, n in _pause_lengths(probs, end_thr)}
-    pending: list[tuple[int, int, str]] = []  # (frame when ready, turn id, text)
-    stt_free = 0
-    decisions: list[PauseDecision] = []
-    texts: dict[int, tuple[str, int | None]] = {}
-    finals: list[int] = []
-    last_speech_frame = max((i for i, p in enumerate(probs) if p >= s.vad_threshold), default=0)
-    for i, frame in enumerate(frames):
-        for item in [p for p in pending if p[0] <= i]:
-            pending.remove(item)
-            Orchestrator.speculative_transcript(stand, item[1], item[2])  # type: ignore[arg-type]
-            texts[i] = (item[2], det.eot_override_ms.get(item[1]))
-        for action in det.feed(frame, probs[i], i * FRAME_S):
-            if isinstance(action, SpeechStart):
-                continue
-            if isinstance(action, Emit) and action.kind in ("speculative", "partial"):
-                if action.kind == "partial" and stt_free > i:
-                    continue  # the worker is busy: a partial is skipped
-                res = stt.transcribe(action.audio)
-                start = max(i, stt_free)
-                ready = start + math.ceil(res.seconds / FRAME_S)
-                stt_free = ready
-                if action.kind == "speculative" and res.text:
-                    pending.append((ready, action.turn_id, res.text))
-            elif isinstance(action, Emit) and action.kind == "final":
-                finals.append(i)
-    # One decision per pause that reached the speculative pause.
-    spec_frames = math.ceil(s.speculative_pause_ms / 32)
-    for start, n in sorted(pauses.items()):
-        if n < spec_frames:
-            continue
-        at = start * FRAME_S - 0.3
-        # transcript in force during this pause (the latest applied before it ended)
-        end = start + min(n, 10**6)
-        applied = [(k, v) for k, v in texts.items() if start <= k <= end]
-        text, eot = applied[-1][1] if applied else ("", None)
-        cut = any(start <= f < start + n for f in finals) and start < last_speech_frame
-        decisions.append(PauseDecision(round(at, 2), n * 32.0 if n < 10**9 else math.inf, text, eot, cut))
-    return decisions
-
-
-def pause_recordings(settings: Settings) -> list[tuple[str, np.ndarray]]:
-    """Real speech with natural pauses, and synthesized hesitations."""
-    from app.audio.io import load_speech
-    from app.audio.resample import resample
-    from app.engines import registry
-
-    data = REPO / "tests" / "data"
-    shared = REPO.parent / "shared" / "audio"
-    src = data if (data / "stereo_diarization.wav").exists() else shared
-    out: list[tuple[str, np.ndarray]] = []
-    out.append(("stereo left (real)", load_speech(src / "stereo_diarization.wav", channel=0)))
-    out.append(("stereo right (real)", load_speech(src / "stereo_diarization.wav", channel=1)))
-    out.append(("hotwords (real)", load_speech(src / "hotwords.mp3")))
-    out.append(
-        ("licence, English part (real)", load_speech(src / "multilingual.mp3")[: int(29.3 * SAMPLE_RATE)])
-    )
-    tts = registry.build("tts", settings, speaking_rate=1.0, threads=1)  # the voice's own pace
-
-    def say(text: str) -> np.ndarray:
-        return resample(np.concatenate(list(tts.synthesize(text))), tts.sample_rate, SAMPLE_RATE)
-
-    for a, b in HESITATIONS:
-        wa, wb = say(a), say(b)
-        for pause in HESITATION_PAUSES_MS:
-            gap = np.zeros(int(pause / 1000 * SAMPLE_RATE), np.float32)
-            out.append((f"'{a} ... {b}' {pause} ms", np.concatenate([wa, gap, wb])))
-    return out
-
-
 def cutoff_study(
     variants: list[Variant], base: Settings, progress: Callable[[str], None]
 ) -> dict[str, dict[str, Any]]:
-    from app.engine import make_factories
-    from app.models import resolve
+    """The turn-taking study of ``hearken bench`` (``app.tools.bench_turns``) per settings variant."""
+    from app.tools.bench_turns import answer_ms, decide, measure_all
 
-    models = {r: resolve(r, base) for r in ("vad", "stt", "tts")}
-    factories = make_factories(base, models)
-    vad = factories.vad()
-    stt = factories.stt()
-    stt.warm_up()
-    recordings = pause_recordings(base)
+    ready = answer_ms(base, progress)
     results: dict[str, dict[str, Any]] = {}
     for v in variants:
         settings = base.updated(v.settings).validate()
         with patched(v.patches):
-            rows = []
-            for name, audio in recordings:
-                decisions = simulate_turns(audio, settings, vad, stt)
-                rows.append((name, decisions))
-        real = [(n, d) for n, d in rows if "(real)" in n]
-        synth = [(n, d) for n, d in rows if "(real)" not in n]
+            pauses = measure_all(settings, progress)
         results[v.name] = {
-            "real_recordings": len(real),
-            "real_cut_offs": sum(any(x.cut for x in d) for _, d in real),
-            "real_pauses": sum(len(d) for _, d in real),
-            "hesitations": len(synth),
-            "hesitation_cut_offs": sum(any(x.cut for x in d) for _, d in synth),
-            "cut_by_pause_ms": {
-                str(p): sum(any(x.cut for x in d) for n, d in synth if n.endswith(f" {p} ms"))
-                for p in HESITATION_PAUSES_MS
-            },
-            "details": [
-                {"recording": n, "pauses": [x.__dict__ for x in d if x.pause_ms != math.inf or x.cut]}
-                for n, d in rows
-            ],
+            "before": decide(pauses, settings, use_model=False, answer_ms=ready),
+            "judge": decide(pauses, settings, use_model=True, answer_ms=ready),
         }
-        progress(
-            f"cut-offs {v.name}: real {results[v.name]['real_cut_offs']}/{len(real)}, "
-            f"hesitations {results[v.name]['hesitation_cut_offs']}/{len(synth)}"
-        )
+        progress(f"cut-offs {v.name}: {results[v.name]['judge']['cut_offs']}")
     return results
 
 
@@ -614,11 +452,7 @@ def main(argv: list[str] | None = None) -> int:
         for name, r in study.items():
             rec = {"kind": "cutoffs", "variant": name, **r}
             out.append(rec)
-            sys.stdout.write(
-                f"{name:<28} real recordings cut: {r['real_cut_offs']}/{r['real_recordings']} "
-                f"({r['real_pauses']} pauses); hesitations cut: {r['hesitation_cut_offs']}/{r['hesitations']} "
-                f"by pause {r['cut_by_pause_ms']}\n"
-            )
+            sys.stdout.write(f"{name:<28} {json.dumps(r['judge']['cut_offs'])}\n")
     if args.components:
         comp = component_study(args.components, progress)
         out.append({"kind": "components", **comp})
