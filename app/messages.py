@@ -154,7 +154,16 @@ class PartialTranscript:
     turn_id: int
     text: str
     at_pause: bool = False  # transcribed in a pause (its end-of-turn wait adapts to it)
-    p_complete: float | None = None  # how finished the audio sounds (the end-of-turn model), if asked
+    pause_end: float | None = None  # at_pause: when the speech before this pause ended (names the pause)
+
+
+@dataclass(frozen=True)
+class TurnScore:
+    """How finished the turn sounds at a pause (the end-of-turn model's p(complete))."""
+
+    turn_id: int
+    p_complete: float
+    pause_end: float  # when the speech before the pause ended (names the pause)
 
 
 @dataclass(frozen=True)

@@ -44,6 +44,7 @@ from app.messages import (
     Transcript,
     TurnContinued,
     TurnDone,
+    TurnScore,
     UserSpeechStarted,
     UserTurn,
     Utterance,
@@ -54,7 +55,7 @@ from app.pipeline.clock import TurnClock
 from app.pipeline.endofturn import EndOfTurnJudge, JudgeParams, Verdict
 from app.pipeline.memory import Conversation
 from app.pipeline.reply_style import prompt_note, reply_style
-from app.pipeline.stages import LlmWorker, SttWorker, TtsWorker
+from app.pipeline.stages import LlmWorker, SttWorker, TtsWorker, TurnWorker
 from app.pipeline.text import split_words_played, strip_stage_directions
 from app.pipeline.turns import (
     Action,
@@ -110,6 +111,10 @@ class Turn:
     confirmed: bool = False  # its final words are in: its answer may play
     onset: bool = False  # the user may be going on (a sound began): its answer waits
     verdicts: list[Verdict] = field(default_factory=list)  # the end-of-turn judge's, one per pause
+    pause_end: float | None = None  # the pause being judged (when the speech before it ended)
+    pause_text: str | None = None  # its words so far (STT)
+    pause_p: float | None = None  # its p(complete) (the end-of-turn model)
+    pause_judged: bool = False
 
 
 class Orchestrator:
@@ -151,12 +156,15 @@ class Orchestrator:
             mode=settings.mode,
             on_error=self._worker_error,
         )
-        self.stt_worker = SttWorker(
-            self.stt_q, self, factories.stt, self.emotion, turn_factory=factories.turn, **common
-        )
+        self.stt_worker = SttWorker(self.stt_q, self, factories.stt, self.emotion, **common)
         self.llm_worker = LlmWorker(self.llm_q, self, factories.llm, self.tts_q, **common)
         self.tts_worker = TtsWorker(self.tts_q, self, factories.tts, playback, **common)
         self.workers = [self.vad_worker, self.stt_worker, self.llm_worker, self.tts_worker]
+        self.turn_q = BoundedQueue(4, "turn")
+        self.turn_worker: TurnWorker | None = None
+        if factories.turn is not None:  # the end-of-turn model, beside Whisper on its own thread
+            self.turn_worker = TurnWorker(self.turn_q, self, factories.turn, **common)
+            self.workers.append(self.turn_worker)
         self._stop = threading.Event()
         self._monitor = threading.Thread(target=self._watch_playback, name="playback-events", daemon=True)
         self._ready = threading.Event()  # set when loading ended, well or not (see load_failed)
@@ -284,7 +292,9 @@ class Orchestrator:
         if isinstance(message, PartialTranscript):
             self.ui(message)
             if message.at_pause:
-                self._adapt_end_of_turn(message.turn_id, message.text, message.p_complete)
+                self._pause_evidence(message.turn_id, message.pause_end, text=message.text)
+        elif isinstance(message, TurnScore):
+            self._pause_evidence(message.turn_id, message.pause_end, p=message.p_complete)
         elif isinstance(message, Transcript):
             (self.transcript_ready if message.final else self.speculative_ready)(message)
         elif isinstance(message, NotSpeech):
@@ -388,16 +398,17 @@ class Orchestrator:
                 turn.state = "thinking"
                 if self.active_turn(besides=turn) is None:  # else the assistant is still talking
                     self._set_state("thinking")
-            self.stt_q.put(
-                Utterance(
-                    action.turn_id,
-                    turn.gen,
-                    action.audio,
-                    action.speech_start,
-                    action.speech_end,
-                    action.kind,
-                )
+            if action.kind == "speculative":  # a new pause: its evidence starts afresh
+                turn.pause_end, turn.pause_text, turn.pause_p = action.speech_end, None, None
+                turn.pause_judged = False
+            utt = Utterance(
+                action.turn_id, turn.gen, action.audio, action.speech_start, action.speech_end, action.kind
             )
+            if action.kind == "turn_check":
+                if self.turn_worker is not None:
+                    self.turn_q.put(utt)
+            else:
+                self.stt_q.put(utt)
 
     def _barge_in(self, event: UserEvent, turn: Turn) -> Decision:
         """What the user's ``event`` in ``turn`` does to the assistant (``bargein.decide``)."""
@@ -408,12 +419,32 @@ class Orchestrator:
             speculating=turn.spec_duration is not None,
         )
 
-    def _adapt_end_of_turn(self, turn_id: int, text: str, p_complete: float | None) -> None:
-        """This pause's end-of-turn wait, from the words so far and how finished they sound."""
-        verdict = self.judge.judge(text, p_complete)
+    def _pause_evidence(
+        self, turn_id: int, pause_end: float | None, *, text: str | None = None, p: float | None = None
+    ) -> None:
+        """The pause's words (STT) or its p(complete) (the end-of-turn model) came in; once this
+        pause has both (or only words, without a model) the judge sets its wait."""
         turn = self._live(turn_id)
-        if turn is not None:
-            turn.verdicts.append(verdict)
+        if turn is None or pause_end is None or pause_end != turn.pause_end:
+            return  # a pause the user has already talked past
+        if text is not None:
+            turn.pause_text = text
+        if p is not None:
+            turn.pause_p = p
+        if turn.pause_text is None or turn.pause_judged:
+            return
+        if self.turn_worker is not None and turn.pause_p is None:
+            # words first: a provisional wait, so a slow end-of-turn model never delays a request
+            self._adapt_end_of_turn(turn, self.judge.provisional(turn.pause_text))
+            return
+        turn.pause_judged = True
+        self._adapt_end_of_turn(turn, self.judge.judge(turn.pause_text, turn.pause_p))
+
+    def _adapt_end_of_turn(self, turn: Turn, verdict: Verdict) -> None:
+        """This pause's end-of-turn wait, from the words so far and how finished they sound."""
+        turn_id = turn.turn_id
+        text, p_complete = turn.pause_text, turn.pause_p
+        turn.verdicts.append(verdict)
         log.debug(
             "turn %d: pause after %r (p=%s): wait %d ms (%s)",
             turn_id,

@@ -35,6 +35,7 @@ from app.messages import (
     PartialTranscript,
     ReplyGenerated,
     Transcript,
+    TurnScore,
     Utterance,
 )
 from app.pipeline.context import LlmContext, StageContext
@@ -69,17 +70,12 @@ class SttWorker(Worker):
         ctx: StageContext,
         stt_factory: Callable[[], SttEngine],
         tagger: Any = None,
-        *,
-        turn_factory: Callable[[], TurnEngine] | None = None,
         **kw: Any,
     ):
         super().__init__(inbox, **kw)
         self.ctx = ctx
         self.tagger = tagger
         self.stt_factory = stt_factory
-        self.turn_factory = turn_factory
-        self.turn: TurnEngine | None = None  # the end-of-turn model, on this thread too
-        self.turn_seconds = 0.0
         self.stt: SttEngine | None = None
         self.turns: dict[int, _TurnStt] = {}
         self.audio_seconds = 0.0
@@ -92,10 +88,6 @@ class SttWorker(Worker):
         self.stt = self.stt_factory()
         if supports(self.stt, Capability.WARM_UP):
             self.stt.warm_up()
-        if self.turn_factory is not None:
-            self.turn = self.turn_factory()
-            if supports(self.turn, Capability.WARM_UP):
-                self.turn.warm_up()
         tagger = self.tagger
         if tagger is not None:  # warm the feature extractor too
             self._emotion_pool.submit(tagger.analyze_voice, np.zeros(SAMPLE_RATE // 2, np.float32)).result()
@@ -125,9 +117,6 @@ class SttWorker(Worker):
             if text:
                 self.ctx.emit(PartialTranscript(utt.turn_id, text))
             return
-        if utt.kind == "turn_check":
-            self._turn_check(st, utt)
-            return
         if utt.kind == "speculative":
             self._emotion(st, audio)
             tail = audio[st.committed_samples :]
@@ -140,8 +129,7 @@ class SttWorker(Worker):
                 st.cached, st.cached_len, st.cached_at = res, len(audio), time.perf_counter()
             text = " ".join(t for t in (st.committed_text, res.text) if t)
             if text:
-                # With an end-of-turn model the pause is judged once it has heard it (turn_check).
-                self.ctx.emit(PartialTranscript(utt.turn_id, text, at_pause=self.turn is None))
+                self.ctx.emit(PartialTranscript(utt.turn_id, text, at_pause=True, pause_end=utt.speech_end))
                 if st.cached is res and not is_probably_hallucination(text):
                     self.ctx.emit(
                         Transcript(
@@ -187,21 +175,6 @@ class SttWorker(Worker):
             )
         )
 
-    def _turn_check(self, st: _TurnStt, utt: Utterance) -> None:
-        """Some way into a pause: how finished does the turn sound?  Sent with the pause's words."""
-        if self.turn is None or st.cached is None:
-            return  # no model, or the pause's transcript did not come (a newer pause will)
-        t0 = time.perf_counter()
-        try:
-            p = self.turn.prob_complete(utt.audio)
-        except Exception:  # noqa: BLE001 - the text rule decides without it
-            log.exception("end-of-turn model failed")
-            return
-        self.turn_seconds += time.perf_counter() - t0
-        text = " ".join(t for t in (st.committed_text, st.cached.text) if t)
-        if text:
-            self.ctx.emit(PartialTranscript(utt.turn_id, text, at_pause=True, p_complete=p))
-
     def _tag(self, st: _TurnStt, text: str, res: SttResult, preview: bool = False) -> EmotionTags | None:
         """Emotion tags for this text; ``preview`` leaves the speaker's baseline untouched."""
         tagger = self.tagger
@@ -219,6 +192,38 @@ class SttWorker(Worker):
     def stop(self) -> None:
         super().stop()
         self._emotion_pool.shutdown(wait=False, cancel_futures=True)
+
+
+class TurnWorker(Worker):
+    """Turn checks in (the turn so far, its pause included), ``TurnScore`` out: how finished the
+    turn sounds (Smart Turn), on its own thread so it runs beside Whisper's transcription."""
+
+    name = "turn"
+
+    def __init__(
+        self, inbox: BoundedQueue, ctx: StageContext, turn_factory: Callable[[], TurnEngine], **kw: Any
+    ):
+        super().__init__(inbox, **kw)
+        self.ctx = ctx
+        self.turn_factory = turn_factory
+        self.turn: TurnEngine | None = None
+        self.seconds = 0.0
+        self.calls = 0
+
+    def setup(self) -> None:
+        self.turn = self.turn_factory()
+        if supports(self.turn, Capability.WARM_UP):
+            self.turn.warm_up()
+
+    def handle(self, utt: Utterance) -> None:
+        assert self.turn is not None
+        if not self.inbox.empty():
+            return  # a newer pause waits: this one is over
+        t0 = time.perf_counter()
+        p = float(self.turn.prob_complete(utt.audio))
+        self.seconds += time.perf_counter() - t0
+        self.calls += 1
+        self.ctx.emit(TurnScore(utt.turn_id, p, utt.speech_end))
 
 
 class LlmWorker(Worker):
@@ -261,7 +266,9 @@ class LlmWorker(Worker):
             if supports(self.llm, Capability.PREFILL):
                 messages = self.ctx.idle_prompt(self.llm)
                 t0 = time.perf_counter()
-                n = self.llm.prefill(messages, should_stop=lambda: not self.inbox.empty() or self._stop.is_set())
+                n = self.llm.prefill(
+                    messages, should_stop=lambda: not self.inbox.empty() or self._stop.is_set()
+                )
                 if n:
                     log.debug(
                         "llm: prefilled %d tokens between turns in %.0f ms%s",

@@ -254,15 +254,17 @@ def answer_ms(settings: Settings, progress: Progress = no_progress) -> float:
 def committed_after_ms(pause: PauseSeen, judge: EndOfTurnJudge, *, use_model: bool, settings: Settings) -> float:
     """Silence after which this policy commits the turn in ``pause`` (timing as measured)."""
     base = settings.end_of_turn_silence_ms
-    if use_model and pause.p_complete is not None:
-        arrives = settings_turn_check_ms(settings) + 1000 * pause.turn_s
-        wait = judge.judge(pause.text, pause.p_complete).wait_ms
-    else:
-        arrives = settings.speculative_pause_ms + 1000 * pause.stt_s
-        wait = judge.judge(pause.text, None).wait_ms
-    if arrives >= base:
-        return base  # the plain silence rule ended the turn before the hint came
-    return max(wait, arrives)
+    words_at = settings.speculative_pause_ms + 1000 * pause.stt_s
+    if words_at >= base:
+        return base  # the plain silence rule ended the turn before the words came
+    if not use_model or pause.p_complete is None:
+        return max(judge.judge(pause.text, None).wait_ms, words_at)
+    # the words come first (a provisional wait), then the voice (Smart Turn, on its own thread)
+    first = judge.provisional(pause.text).wait_ms
+    voice_at = max(words_at, settings_turn_check_ms(settings) + 1000 * pause.turn_s)
+    if first <= voice_at:
+        return max(first, words_at)
+    return max(judge.judge(pause.text, pause.p_complete).wait_ms, voice_at)
 
 
 def settings_turn_check_ms(settings: Settings) -> int:

@@ -15,10 +15,12 @@ JUDGE = EndOfTurnJudge(JudgeParams(base_ms=700, speculative_pause_ms=64, quick_m
     [
         ("What is the capital of France?", 0.93, 300, "finished"),  # commit sooner than the silence rule
         ("And so, my fellow Americans,", 0.01, 2500, "unfinished"),  # hold a thinking pause
-        ("Isolated tornadoes.", 0.05, 2500, "unfinished"),  # the words look done, the voice is not
-        ("What is the capital of", 0.9, 700, "sounds finished, words do not"),
-        ("Set a timer.", 0.35, 1600, "unsure"),
-        ("Set a timer for", 0.35, 2500, "unsure"),
+        ("I was thinking that maybe", 0.37, 2500, "unfinished"),
+        ("Isolated tornadoes.", 0.99, 1200, "statement"),  # Smart Turn hears an end; it is not a request
+        ("What is the capital of", 0.95, 979, "words unfinished, voice finished"),  # a missing "?"
+        ("Set a timer.", 0.35, 489, "request, voice unsure"),
+        ("Set a timer for", 0.35, 2500, "unfinished"),
+        ("Thanks!", 0.8, 300, "finished"),
         ("What is the capital of France?", None, 489, "text complete"),  # no model: the rule of before
         ("What is the capital of", None, 979, "text incomplete"),
     ],
@@ -36,6 +38,12 @@ def test_a_finished_turn_is_never_committed_before_its_speculative_answer_can_be
 def test_patience_never_makes_the_wait_shorter_than_the_silence_rule():
     impatient = EndOfTurnJudge(JudgeParams(base_ms=1200, patience_ms=600))
     assert impatient.judge("and then", 0.01).wait_ms == 1200
+
+
+def test_before_the_voice_is_heard_a_request_waits_no_less_than_the_text_rule():
+    assert JUDGE.provisional("What is the capital of France?").wait_ms == 489
+    assert JUDGE.provisional("Isolated tornadoes.") == JUDGE.judge("Isolated tornadoes.", 0.5)
+    assert JUDGE.provisional("And so, my fellow").wait_ms == 2500
 
 
 def test_patience_comes_from_the_settings():

@@ -288,32 +288,41 @@ class ScriptedTurn:
         return self.p
 
 
-def test_stt_judges_a_pause_with_the_end_of_turn_model_and_the_pauses_words():
+def test_the_turn_stage_says_how_finished_a_pause_sounds():
+    from app.messages import TurnScore
+    from app.pipeline.stages import TurnWorker
+
     ctx = RecordingContext()
     turn = ScriptedTurn(0.07)
-    worker = SttWorker(
-        BoundedQueue(8),
-        ctx,
-        lambda: ScriptedStt(["And so, my fellow Americans,"]),
-        turn_factory=lambda: turn,
-        is_stale=ctx.is_stale,
-    )
-    words, pause = speech(1.0), np.zeros(3200, np.float32)
-    run_stage(
-        worker, utterance("speculative", words), utterance("turn_check", np.concatenate([words, pause]))
-    )
-    first, judged = ctx.of(PartialTranscript)
-    assert not first.at_pause  # with a model, the words alone do not set the wait
-    assert judged.at_pause and judged.p_complete == 0.07 and judged.text == "And so, my fellow Americans,"
+    worker = TurnWorker(BoundedQueue(4), ctx, lambda: turn, is_stale=ctx.is_stale)
+    heard = np.concatenate([speech(1.0), np.zeros(3200, np.float32)])
+    run_stage(worker, utterance("turn_check", heard))
+    (score,) = ctx.of(TurnScore)
+    assert score.p_complete == 0.07 and score.turn_id == 1 and score.pause_end == 1.2
     assert turn.heard == [16000 + 3200]  # the model heard the pause too
 
 
-def test_stt_without_an_end_of_turn_model_judges_the_pause_by_its_words():
+def test_stt_sends_a_pauses_words_naming_the_pause():
     ctx = RecordingContext()
-    run_stage(
-        stt_worker(ScriptedStt(["Hello."]), ctx),
-        utterance("speculative", speech(0.5)),
-        utterance("turn_check", speech(0.7)),
-    )
+    run_stage(stt_worker(ScriptedStt(["Hello."]), ctx), utterance("speculative", speech(0.5)))
     (partial,) = ctx.of(PartialTranscript)
-    assert partial.at_pause and partial.p_complete is None
+    assert partial.at_pause and partial.pause_end == 0.5
+
+
+def test_the_judge_waits_for_both_the_words_and_the_voice_of_a_pause():
+    from app.messages import TurnScore
+
+    orch = make_orchestrator()
+    orch.turn_worker = object()  # as if an end-of-turn model ran
+    orch._on_vad_action(SpeechStart(1, 0.0))
+    audio = speech(1.0)
+    orch._on_vad_action(Emit("speculative", 1, audio, 0.0, 1.0))
+    orch.emit(PartialTranscript(1, "And so, my fellow Americans,", at_pause=True, pause_end=1.0))
+    (early,) = orch.turns[1].verdicts  # the words alone: a provisional wait
+    assert early.reason == "unfinished (voice not heard yet)"
+    orch.emit(TurnScore(1, 0.9, pause_end=0.5))  # an older pause's score: ignored
+    assert len(orch.turns[1].verdicts) == 1
+    orch.emit(TurnScore(1, 0.1, pause_end=1.0))
+    verdict = orch.turns[1].verdicts[-1]
+    assert verdict.reason == "unfinished" and verdict.wait_ms == orch.settings.turn_patience_ms
+    assert orch.vad_worker.detector.eot_override_ms == {1: verdict.wait_ms}

@@ -428,3 +428,22 @@ def test_stage_directions_in_brackets_are_never_spoken(reply, spoken):
 
     assert clean_for_speech(reply) == spoken
     assert strip_stage_directions(reply) == spoken
+
+
+@pytest.mark.parametrize(
+    "text,is_request",
+    [
+        ("What is the capital of France?", True),
+        ("Set a timer for 5 minutes.", True),
+        ("who wrote pride in prejudice.", True),
+        ("Thanks!", True),
+        ("I need a recipe for soup.", True),
+        ("Isolated tornadoes.", False),  # the start of a statement
+        ("The horizon seems extremely distant.", False),
+        ("", False),
+    ],
+)
+def test_what_reads_as_said_to_an_assistant(text, is_request):
+    from app.pipeline.text import reads_as_request
+
+    assert reads_as_request(text) is is_request
