@@ -426,7 +426,7 @@ def cmd_selftest(args: argparse.Namespace) -> int:
         return _fail("selftest failed: " + "; ".join(problems), EXIT_RUNTIME)
     t = turns[0]
     v2v = t["latency_ms"]["voice_to_voice"]
-    print(f"ok      turn    {t['user_text']!r} -> {t['assistant_text']!r}")
+    print(f"ok      answer  {t['user_text']!r} -> {t['assistant_text']!r}")
     print(f"selftest passed: Hearken answers {v2v:.0f} ms after you stop speaking on this computer ({report.cpu})")
     return EXIT_OK
 
