@@ -164,12 +164,16 @@ class TurnDetector:
         self.committed = _Committed(self.turn_id, self.frames[:end], self.t_start)
         return emit
 
+    def _not_speech(self) -> list[Action]:
+        """The sound in progress was not a turn: a committed turn's held answer may play."""
+        return [OnsetCancelled(self.committed.turn_id)] if self.committed is not None else []
+
     def close(self, turn_id: int) -> None:
         """``turn_id`` can no longer be continued (its answer is being heard, or it was dropped)."""
         if self.committed is not None and self.committed.turn_id == turn_id:
             self.committed = None
 
-    def _confirm(self, t: float) -> Action:
+    def _confirm(self, t: float) -> list[Action]:
         """The speech in progress is a turn: a new one, or the continuation of a committed one."""
         self.confirmed = True
         prev, self.committed = self.committed, None
@@ -177,7 +181,8 @@ class TurnDetector:
         if prev is None or (n_prev + len(self.frames)) * FRAME_S >= self.p.max_utterance_s:
             self.turn_id = self.next_turn_id
             self.next_turn_id += 1
-            return SpeechStart(self.turn_id, self.t_start)
+            out: list[Action] = [OnsetCancelled(prev.turn_id)] if prev is not None else []
+            return [*out, SpeechStart(self.turn_id, self.t_start)]
         gap = [np.zeros(FRAME, dtype=np.float32)] * RESUME_GAP_FRAMES
         self.frames = [*prev.frames, *gap, *self.frames]
         self.last_speech_idx += n_prev
@@ -186,7 +191,7 @@ class TurnDetector:
         self.t_start = prev.t_start
         if prev.turn_id in self.eot_override_ms:
             self.eot_override_ms = {}  # the old pause's hint is not this pause's
-        return TurnResumed(prev.turn_id, t)
+        return [TurnResumed(prev.turn_id, t)]
 
     def tune(self, params: TurnParams) -> None:
         """Take new thresholds (vad, end of turn, pause) for the frames to come."""
@@ -239,6 +244,8 @@ class TurnDetector:
         out: list[Action] = []
         if self.confirmed:
             out.append(self._emit("final"))
+        else:
+            out.extend(self._not_speech())
         self._reset_turn()
         return out
 
@@ -276,7 +283,7 @@ class TurnDetector:
             self.silence_run += 1
         voiced_ms = self.voiced_frames * 32
         if not self.confirmed and voiced_ms >= p.min_speech_ms:
-            out.append(self._confirm(t))
+            out.extend(self._confirm(t))
             idx = len(self.frames) - 1
         if self.confirmed and not self.sustained_sent and voiced_ms >= p.barge_in_ms:
             self.sustained_sent = True
@@ -286,12 +293,13 @@ class TurnDetector:
         if silence_ms >= eot_ms or (len(self.frames) * FRAME_S) >= p.max_utterance_s:
             if self.confirmed:
                 out.append(self._commit())
+            else:
+                out.extend(self._not_speech())
             self._reset_turn()
             return out
         if not self.confirmed:
             if silence_ms >= p.speculative_pause_ms + 200:  # a blip, not speech
-                if self.committed is not None:
-                    out.append(OnsetCancelled(self.committed.turn_id))
+                out.extend(self._not_speech())
                 self._reset_turn()
             return out
         if silence_ms >= p.speculative_pause_ms and not self.speculative_sent:

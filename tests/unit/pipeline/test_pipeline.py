@@ -138,6 +138,20 @@ def test_detector_speech_after_a_committed_turn_continues_it_until_its_answer_is
     assert [a.turn_id for a in more if isinstance(a, SpeechStart)] == [2]
 
 
+def test_detector_a_click_after_a_committed_turn_holds_its_answer_only_for_a_moment():
+    from app.pipeline.turns import OnsetCancelled, SpeechOnset
+
+    det = TurnDetector(TurnParams(end_of_turn_ms=320, speculative_pause_ms=128, min_speech_ms=96))
+    frame = np.zeros(FRAME, np.float32)
+    acts: list[object] = []
+    for i, p in enumerate([0.9] * 15 + [0.0] * 12 + [0.9] * 2 + [0.0] * 15):
+        acts += det.feed(frame, p, i * 0.032)
+    kinds = [type(a).__name__ for a in acts if not isinstance(a, (Emit, SpeechStart))]
+    assert kinds[-2:] == ["SpeechOnset", "OnsetCancelled"]
+    assert [a.turn_id for a in acts if isinstance(a, (SpeechOnset, OnsetCancelled))] == [1, 1]
+    assert det.committed is not None  # still open: the answer has not been heard
+
+
 def test_detector_ignores_blips():
     acts = run_detector([0.0] * 5 + [0.9] * 2 + [0.0] * 30)
     assert not any(isinstance(a, (SpeechStart, Emit)) for a in acts)
