@@ -34,6 +34,12 @@ class TurnClock:
             if overwrite or name not in self.t:
                 self.t[name] = when
 
+    def forget(self, *names: str) -> None:
+        """Drop these stamps (the work they timed was cancelled and will be done again)."""
+        with self._lock:
+            for name in names:
+                self.t.pop(name, None)
+
     def get(self, name: str) -> float | None:
         return self.t.get(name)
 

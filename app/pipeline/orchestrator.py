@@ -77,6 +77,8 @@ from app.pipeline.worker import BoundedQueue
 
 log = logging.getLogger(__name__)
 
+# The stamps of an answer in the making (dropped with it when the user goes on).
+ANSWER_STAMPS = ("llm_start", "llm_first_token", "first_clause", "tts_first_chunk", "llm_done")
 IDLE_RESERVE_TOKENS = 96  # room kept for the next user message when the window is moved between turns
 
 
@@ -472,18 +474,7 @@ class Orchestrator:
                 self.new_generation()
                 turn.gen = self.scope.current
                 self.memory.drop_turn(turn_id)
-                for key in (
-                    "speech_end",
-                    "eot_decided",
-                    "stt_done",
-                    "emotion_done",
-                    "llm_start",
-                    "llm_first_token",
-                    "first_clause",
-                    "tts_first_chunk",
-                    "llm_done",
-                ):
-                    turn.clock.t.pop(key, None)
+                turn.clock.forget("speech_end", "eot_decided", "stt_done", "emotion_done", *ANSWER_STAMPS)
                 turn.reply = ""
                 turn.spec_duration = None
                 turn.sustained = False
@@ -543,8 +534,7 @@ class Orchestrator:
         turn.gen = self.scope.current
         if turn.spec_duration is not None:
             self.memory.drop_turn(turn.turn_id)
-            for key in ("llm_start", "llm_first_token", "first_clause", "tts_first_chunk", "llm_done"):
-                turn.clock.t.pop(key, None)
+            turn.clock.forget(*ANSWER_STAMPS)
             turn.reply = ""
             turn.spec_duration = None
 

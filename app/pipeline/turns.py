@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import collections
 import logging
+import math
 import queue
 import time
 from collections.abc import Callable
@@ -37,6 +38,7 @@ class TurnParams:
     max_utterance_s: float = 120.0
     tail_ms: int = 64  # silence kept after the last speech frame (Whisper likes a little)
     turn_check_ms: int = 192  # silence after which the end-of-turn model hears the turn so far
+    turn_check_s: float = 8.0  # how much of the turn it hears (Smart Turn's window)
 
     @classmethod
     def from_settings(cls, s: Any) -> TurnParams:
@@ -149,20 +151,21 @@ class TurnDetector:
     def end_threshold(self) -> float:
         return max(0.05, self.p.threshold - 0.15)
 
+    def _cut_frames(self) -> list[np.ndarray]:
+        """The turn's frames up to its last speech, plus a little tail."""
+        return self.frames[: min(len(self.frames), self.last_speech_idx + 1 + self.p.tail_ms // 32)]
+
     def _cut(self) -> np.ndarray:
-        tail = self.p.tail_ms // 32
-        end = min(len(self.frames), self.last_speech_idx + 1 + tail)
-        return np.concatenate(self.frames[:end]) if end > 0 else np.zeros(0, dtype=np.float32)
+        frames = self._cut_frames()
+        return np.concatenate(frames) if frames else np.zeros(0, dtype=np.float32)
 
     def _emit(self, kind: str) -> Emit:
         return Emit(kind, self.turn_id, self._cut(), self.t_start, self.t_last_speech_end)
 
     def _commit(self) -> Emit:
         """The turn's final audio; the turn stays open to a continuation until ``close``."""
-        emit = self._emit("final")
-        end = min(len(self.frames), self.last_speech_idx + 1 + self.p.tail_ms // 32)
-        self.committed = _Committed(self.turn_id, self.frames[:end], self.t_start)
-        return emit
+        self.committed = _Committed(self.turn_id, self._cut_frames(), self.t_start)
+        return self._emit("final")
 
     def _not_speech(self) -> list[Action]:
         """The sound in progress was not a turn: a committed turn's held answer may play."""
@@ -307,7 +310,8 @@ class TurnDetector:
             out.append(self._emit("speculative"))
         elif silence_ms >= p.turn_check_ms and self.speculative_sent and not self.turn_checked:
             self.turn_checked = True
-            audio = np.concatenate(self.frames)  # the pause so far belongs to what the model hears
+            # the pause so far belongs to what the model hears; only its window is copied
+            audio = np.concatenate(self.frames[-math.ceil(p.turn_check_s / FRAME_S) :])
             out.append(Emit("turn_check", self.turn_id, audio, self.t_start, self.t_last_speech_end))
         elif voiced and (idx - self.last_partial_frames) * 32 >= p.partial_every_ms:
             self.last_partial_frames = idx
