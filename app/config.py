@@ -25,7 +25,9 @@ DEFAULT_SYSTEM_PROMPT = (
     "You are Hearken, a friendly voice assistant running privately on the user's computer. "
     "Your replies are spoken aloud, so answer in one to three short, natural sentences. "
     "Never use lists, markdown, code blocks, emoji or URLs. "
-    "If you are not sure, say so briefly."
+    "If you are not sure, say so briefly. "
+    "You work offline: you have no internet, no live news, weather or prices, and you control no devices "
+    "and send no messages, so never claim to have done such a thing."
 )
 
 
@@ -84,6 +86,12 @@ class Settings:
     input_device: str | None = None
     output_device: str | None = None
     echo_mode: str = "auto"  # auto | headset | speakers | half-duplex
+    # Skills (app/skills): the clock, timers, reminders, sums and honest declines, before the LLM
+    skills: bool = True
+    alarms_db: str | None = (
+        None  # SQLite file for timers and reminders; None: in memory (the window uses its history db)
+    )
+    clock: str = "auto"  # auto (the locale's) | 12h | 24h: how times are said
     # Misc
     mode: str = "always"  # always | ptt | muted
     extra: dict[str, Any] = field(default_factory=dict)
@@ -105,6 +113,8 @@ class Settings:
             raise ConfigError("speaking_rate must be between 0.5 and 2.0")
         if self.echo_mode not in ("auto", "headset", "speakers", "half-duplex"):
             raise ConfigError("echo_mode must be 'auto', 'headset', 'speakers' or 'half-duplex'")
+        if self.clock not in ("auto", "12h", "24h"):
+            raise ConfigError("clock must be 'auto', '12h' or '24h'")
         if self.mode not in ("always", "ptt", "muted"):
             raise ConfigError("mode must be 'always', 'ptt' or 'muted'")
         return self
@@ -195,6 +205,9 @@ SETTING_FLAGS = (
     "turn_patience_ms",
     "speaking_rate",
     "echo_mode",
+    "skills",
+    "alarms_db",
+    "clock",
 )
 
 
@@ -223,4 +236,15 @@ def add_setting_flags(p: argparse.ArgumentParser) -> None:
         "--turn-patience-ms", type=int, help="longest pause in a turn that sounds unfinished (default 2500)"
     )
     g.add_argument("--speaking-rate", type=float, help="1.0 normal, 1.2 faster")
+    g.add_argument(
+        "--no-skills",
+        dest="skills",
+        action="store_const",
+        const=False,
+        help="answer everything with the LLM (no clock, timers, sums or declines)",
+    )
+    g.add_argument("--alarms-db", help="SQLite file that keeps timers and reminders (default: in memory)")
+    g.add_argument(
+        "--clock", choices=["auto", "12h", "24h"], help="how times are said (default: the locale's)"
+    )
     g.add_argument("--config", help="config file (TOML) instead of the one in the user config dir")

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from app.audio.playback import PlaybackBuffer
 from app.config import Settings
 from app.models import ResolvedModel, resolve
 from app.pipeline.orchestrator import EngineFactories, Orchestrator
+from app.skills import AlarmStore, Skills
 
 log = logging.getLogger(__name__)
 
@@ -54,5 +56,22 @@ def build_engine(settings: Settings, *, output_rate: int | None = None, record: 
     models = {role: resolve(role, settings) for role in roles}
     rate = output_rate or settings.output_rate or models["tts"].sample_rate or 22050
     playback = PlaybackBuffer(rate, record=record)
-    orch = Orchestrator(settings, make_factories(settings, models), playback)
+    orch = Orchestrator(
+        settings, make_factories(settings, models), playback, skills=make_skills(settings), sound=_sound
+    )
     return Engine(orch, playback, models)
+
+
+def _sound(name: str, sample_rate: int) -> Any:
+    from app.audio.sounds import load_sound
+
+    return load_sound(name, sample_rate)
+
+
+def make_skills(settings: Settings) -> Skills | None:
+    """The local skills over the configured alarm store (None when turned off)."""
+    if not settings.skills:
+        return None
+    store = AlarmStore(Path(settings.alarms_db).expanduser() if settings.alarms_db else None)
+    clock_24h = None if settings.clock == "auto" else settings.clock == "24h"
+    return Skills(store, clock_24h=clock_24h)

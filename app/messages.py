@@ -225,3 +225,49 @@ class EngineError:
 @dataclass(frozen=True)
 class Notice:
     message: str
+
+
+# ---- skills: what the assistant does itself (timers, reminders, the clock, sums) ----
+
+
+@dataclass(frozen=True)
+class Alarm:
+    """A running timer or a pending reminder; ``due`` and ``created`` are wall-clock epoch seconds
+    (``time.time()``): reminders outlive the app, so they cannot be on the perf_counter clock."""
+
+    id: int
+    kind: str  # timer | reminder
+    label: str  # the timer's name ("pasta") or what to remind of ("call my mother"); may be ""
+    due: float
+    created: float
+    duration: float | None = None  # timers: the length asked for, in seconds
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class AlarmsChanged:
+    """The running timers and pending reminders, soonest first (after every change)."""
+
+    alarms: tuple[Alarm, ...]
+
+
+@dataclass(frozen=True)
+class AlarmFired:
+    """A timer ended or a reminder is due: ``text`` is what the assistant says about it."""
+
+    alarm: Alarm
+    text: str
+    late: bool = False  # it fell due while the app was closed
+
+
+@dataclass(frozen=True)
+class SkillUsed:
+    """A turn was answered by a skill, not the LLM (the report's ``"skill"`` entry)."""
+
+    turn_id: int
+    gen: int
+    name: str
+    args: dict[str, Any]
+    result: dict[str, Any]

@@ -13,6 +13,7 @@ from app.engines.capabilities import Capability
 from app.engines.stt import SttResult
 from app.messages import SAMPLE_RATE, SpeechStyle
 from app.pipeline.orchestrator import EngineFactories, Orchestrator
+from app.skills import Skills
 
 
 class EnergyVad:
@@ -113,6 +114,8 @@ def make_orchestrator(
     llm: ScriptedLlm | None = None,
     tts: ToneTts | None = None,
     settings: Settings | None = None,
+    skills: Skills | None = None,
+    sound: Callable[[str, int], np.ndarray] | None = None,
 ) -> Orchestrator:
     settings = settings or Settings(end_of_turn_silence_ms=300, speculative_pause_ms=150)
     stt = stt or ScriptedStt()
@@ -121,7 +124,9 @@ def make_orchestrator(
     factories = EngineFactories(
         vad=EnergyVad, stt=lambda: stt, llm=lambda: llm, tts=lambda: tts, emotion=None
     )
-    return Orchestrator(settings, factories, PlaybackBuffer(SAMPLE_RATE, record=True))
+    return Orchestrator(
+        settings, factories, PlaybackBuffer(SAMPLE_RATE, record=True), skills=skills, sound=sound
+    )
 
 
 class RecordingContext:
@@ -138,6 +143,7 @@ class RecordingContext:
         self.stale: set[int] = set()
         self.memory_version = 0
         self.idle = True
+        self.skills = None  # an app.skills.Skills answers before the "LLM" when a test sets one
 
     def stamp(self, turn_id: int, name: str, when: float) -> None:
         self.stamps.append((turn_id, name))
@@ -150,6 +156,11 @@ class RecordingContext:
 
     def prompt_for(self, tr, llm) -> list[dict[str, str]] | None:
         return None if tr.gen in self.stale else [{"role": "user", "content": tr.text}]
+
+    def skill_for(self, tr):
+        if self.skills is None or tr.gen in self.stale:
+            return None
+        return self.skills.answer(tr.text)
 
     def idle_prompt(self, llm) -> list[dict[str, str]]:
         return [{"role": "system", "content": self.settings.system_prompt}]

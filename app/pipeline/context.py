@@ -13,6 +13,7 @@ from typing import Protocol
 from app.config import Settings
 from app.engines.llm import LlmEngine
 from app.messages import Transcript
+from app.skills import SkillAnswer
 
 
 class StageContext(Protocol):
@@ -40,6 +41,10 @@ class LlmContext(StageContext, Protocol):
 
     def prompt_for(self, tr: Transcript, llm: LlmEngine) -> list[dict[str, str]] | None:
         """Chat messages answering ``tr``, recorded in memory as sent; None if it went stale."""
+
+    def skill_for(self, tr: Transcript) -> SkillAnswer | None:
+        """A local skill's answer to ``tr`` (the clock, a timer, a sum, an honest "I can't"),
+        recorded in memory like a prompt; None when the LLM answers."""
 
     def idle_prompt(self, llm: LlmEngine) -> list[dict[str, str]]:
         """The conversation as the next turn's prompt will begin (prefilled between turns)."""

@@ -30,15 +30,21 @@ from app.engines.tts import TtsEngine
 from app.engines.turn import TurnEngine
 from app.engines.vad import VadEngine
 from app.messages import (
+    AlarmFired,
+    AlarmsChanged,
     AssistantTurn,
     AudioBlock,
+    AudioChunk,
+    Clause,
     EmotionTags,
+    EndOfReply,
     EngineError,
     Interrupted,
     Notice,
     NotSpeech,
     PartialTranscript,
     ReplyGenerated,
+    SkillUsed,
     SpeechStyle,
     StateChanged,
     Transcript,
@@ -74,12 +80,15 @@ from app.pipeline.turns import (
     VadWorker,
 )
 from app.pipeline.worker import BoundedQueue
+from app.skills import SkillAnswer, Skills
 
 log = logging.getLogger(__name__)
 
 # The stamps of an answer in the making (dropped with it when the user goes on).
 ANSWER_STAMPS = ("llm_start", "llm_first_token", "first_clause", "tts_first_chunk", "llm_done")
 IDLE_RESERVE_TOKENS = 96  # room kept for the next user message when the window is moved between turns
+ALERT_TURN_BASE = 1_000_000  # turn ids of what the assistant says unasked (a timer went off)
+ALARM_CHECK_S = 0.25  # how often the alarms are looked at (a timer ends at most this late)
 
 
 @dataclass
@@ -117,6 +126,8 @@ class Turn:
     pause_text: str | None = None  # its words so far (STT)
     pause_p: float | None = None  # its p(complete) (the end-of-turn model)
     pause_judged: bool = False
+    skill: SkillAnswer | None = None  # the local skill that answers it (not the LLM)
+    alarm: AlarmFired | None = None  # an announcement nobody asked for: what went off
 
 
 class Orchestrator:
@@ -128,8 +139,15 @@ class Orchestrator:
         *,
         ui_queue: queue.SimpleQueue | None = None,
         input_maxsize: int = 256,
+        skills: Skills | None = None,
+        sound: Callable[[str, int], np.ndarray] | None = None,
     ) -> None:
         self.settings = settings
+        self.skills = skills
+        self.sound = sound  # named earcons at a sample rate (app.audio.sounds.load_sound)
+        self._alerts: list[AlarmFired] = []  # fired, waiting for a quiet moment to be said
+        self._next_alert = ALERT_TURN_BASE
+        self._alarm_check_at = 0.0
         self.factories = factories
         self.playback = playback
         self.emotion = factories.emotion
@@ -195,6 +213,7 @@ class Orchestrator:
         self.cold_start_s = time.perf_counter() - self.t0
         self._ready.set()
         self._set_state("listening" if self.settings.mode != "muted" else "idle")
+        self._alarms_changed()
 
     def wait_ready(self, timeout: float | None = None) -> bool:
         """Blocks until every model is loaded and warm (not for the GUI thread); False if loading failed."""
@@ -536,6 +555,7 @@ class Orchestrator:
             self.memory.drop_turn(turn.turn_id)
             turn.clock.forget(*ANSWER_STAMPS)
             turn.reply = ""
+            turn.skill = None  # what it would have done is not done
             turn.spec_duration = None
 
     def transcript_ready(self, tr: Transcript) -> None:
@@ -551,6 +571,7 @@ class Orchestrator:
             if abs(turn.spec_duration - tr.duration) < 1e-6 and text == turn.user_text:
                 turn.emotion = tr.emotion  # same audio, same baseline: same tags, now recorded
                 turn.confirmed = True
+                self._commit_skill(turn)
                 self.ui(UserTurn(tr.turn_id, text, tr.emotion))
                 if not turn.onset:
                     self.playback.release(tr.turn_id)
@@ -560,6 +581,7 @@ class Orchestrator:
         turn.emotion = tr.emotion
         turn.style = self._style(tr.emotion)
         turn.confirmed = True
+        self._commit_skill(turn)  # None yet, unless an early answer of these very words was a skill
         self.ui(UserTurn(tr.turn_id, text, tr.emotion))
         self.llm_q.put(dataclasses.replace(tr, text=text, gen=turn.gen, style=turn.style))
 
@@ -569,10 +591,52 @@ class Orchestrator:
     def _note(self, tags: EmotionTags | None) -> str:
         return prompt_note(tags)
 
+    def _user_content(self, tr: Transcript) -> str:
+        note = self._note(tr.emotion)
+        return f"({note}) {tr.text}" if note else tr.text
+
+    def skill_for(self, tr: Transcript) -> SkillAnswer | None:
+        """A local skill's answer (``LlmContext.skill_for``): recorded on the turn and in memory;
+        what it does (a timer set) happens once the turn is confirmed, never for an early answer
+        the user talks over."""
+        if self.skills is None or not self.settings.skills:
+            return None
+        t0 = time.perf_counter()
+        answer = self.skills.answer(tr.text)
+        if answer is None:
+            return None
+        with self._lock:
+            turn = self._live(tr.turn_id)
+            if turn is None or self.scope.is_stale(tr.gen):
+                return None
+            self.memory.add("user", self._user_content(tr), tr.turn_id)
+            turn.skill = answer
+            if turn.confirmed:
+                self._commit_skill(turn)
+        log.info(
+            "turn %d: skill %s %s (%.1f ms)",
+            tr.turn_id,
+            answer.call.name,
+            answer.call.args,
+            1000 * (time.perf_counter() - t0),
+        )
+        self.ui(SkillUsed(tr.turn_id, tr.gen, answer.call.name, dict(answer.call.args), dict(answer.result)))
+        return answer
+
+    def _commit_skill(self, turn: Turn) -> None:
+        """Do what the turn's skill answer says it did (once)."""
+        with self._lock:
+            answer = turn.skill
+            commit = answer.commit if answer is not None else None
+            if answer is None or commit is None:
+                return
+            answer.commit = None
+        commit()
+        self._alarms_changed()
+
     def prompt_for(self, tr: Transcript, llm: LlmEngine) -> list[dict[str, str]] | None:
         """Chat messages for this turn; records the user's message in memory as sent (None if stale)."""
-        note = self._note(tr.emotion)
-        content = f"({note}) {tr.text}" if note else tr.text
+        content = self._user_content(tr)
         with self._lock:
             if self.scope.is_stale(tr.gen):
                 return None
@@ -597,6 +661,7 @@ class Orchestrator:
     # ---------------- playback events ----------------
     def _watch_playback(self) -> None:
         while not self._stop.is_set():
+            self._tick_alarms()
             try:
                 ev = self.playback.events.get(timeout=0.05)
             except queue.Empty:
@@ -632,7 +697,9 @@ class Orchestrator:
                 turn.heard = turn.reply
                 turn.state = "done"
             self.turns.pop(turn.turn_id, None)
-        if interrupted and not turn.heard:
+        if turn.alarm is not None:
+            pass  # an announcement is no part of the conversation the LLM continues
+        elif interrupted and not turn.heard:
             # Nothing was heard: the user was still talking. Keep their words for the next turn.
             self.memory.drop_turn(turn.turn_id)
             if turn.user_text and keep_words:
@@ -663,6 +730,10 @@ class Orchestrator:
             "dropped": turn.dropped or None,
             "style": turn.style.name,
             "resumed": turn.resumed,
+            "skill": turn.skill.record() if turn.skill is not None else None,
+            "alarm": (
+                {**turn.alarm.alarm.to_dict(), "late": turn.alarm.late} if turn.alarm is not None else None
+            ),
             "end_of_turn": [
                 {"wait_ms": v.wait_ms, "reason": v.reason, "p_complete": v.p_complete} for v in turn.verdicts
             ],
@@ -676,6 +747,67 @@ class Orchestrator:
                 "first_clause": lat["first_clause"],
             },
         }
+
+    # ---------------- alarms: timers and reminders going off ----------------
+    def alarms(self) -> tuple:
+        return self.skills.alarms() if self.skills is not None else ()
+
+    def cancel_alarm(self, alarm_id: int | None) -> None:
+        """Cancel a timer or reminder (the window's cancel button); None cancels all."""
+        if self.skills is not None and self.skills.cancel(alarm_id):
+            self._alarms_changed()
+
+    def _alarms_changed(self) -> None:
+        if self.skills is not None:
+            self.ui(AlarmsChanged(self.skills.alarms()))
+
+    def _tick_alarms(self) -> None:
+        """On the playback-events thread, every ``ALARM_CHECK_S``: what fell due is announced
+        (the window notifies at once) and said as soon as nobody is talking."""
+        if self.skills is None or not self._ready.is_set() or self.load_failed:
+            return
+        now = time.perf_counter()
+        if now < self._alarm_check_at:
+            return
+        self._alarm_check_at = now + ALARM_CHECK_S
+        fired = self.skills.due()
+        for alarm in fired:
+            log.info(
+                "alarm %d (%s) went off%s", alarm.alarm.id, alarm.alarm.kind, " late" if alarm.late else ""
+            )
+            self.ui(alarm)
+        if fired:
+            self._alerts.extend(fired)
+            self._alarms_changed()
+        if (
+            self._alerts
+            and self.active_turn() is None
+            and not self.user_speaking
+            and not self.playback.busy()
+        ):
+            self._announce(self._alerts.pop(0))
+
+    def _announce(self, fired: AlarmFired) -> None:
+        """Say what went off, after its chime, as a turn of its own (barge-in stops it as any other)."""
+        with self._lock:
+            turn_id = self._next_alert
+            self._next_alert += 1
+            turn = self._turn(turn_id)
+            turn.alarm = fired
+            turn.reply = fired.text
+            turn.confirmed = True
+            turn.state = "thinking"
+            gen = turn.gen
+        turn.clock.stamp("llm_start", time.perf_counter())
+        if self.sound is not None:
+            try:
+                rate = self.playback.sample_rate
+                chime = self.sound("timer", rate)
+                self.tts_q.put(AudioChunk(turn_id, gen, 0, chime, rate, ""))
+            except Exception:  # noqa: BLE001 - the words matter more than the chime
+                log.exception("alarm chime unavailable")
+        self.tts_q.put(Clause(turn_id, gen, 1, fired.text, last=True))
+        self.tts_q.put(EndOfReply(turn_id, gen))
 
     # ---------------- cancelling ----------------
     def new_generation(self) -> int:

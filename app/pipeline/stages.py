@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import concurrent.futures
 import copy
+import dataclasses
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -290,13 +291,31 @@ class LlmWorker(Worker):
     def handle(self, tr: Transcript) -> None:
         assert self.llm is not None
         ctx = self.ctx
+        skill = ctx.skill_for(tr)
+        if skill is not None:  # said the way an LLM reply is, so the report times it the same way
+            self._reply(tr, iter((skill.text,)))
+            return
         messages = ctx.prompt_for(tr, self.llm)
         if messages is None:
             return  # cancelled before it started
+        self._reply(
+            tr,
+            self.llm.stream_chat(
+                messages,
+                max_tokens=ctx.settings.max_reply_tokens,
+                temperature=ctx.settings.temperature,
+                should_stop=lambda: ctx.is_stale(tr.gen),
+            ),
+        )
+
+    def _reply(self, tr: Transcript, deltas: Iterator[str]) -> None:
+        ctx = self.ctx
         gen = tr.gen
         splitter = ClauseSplitter()
         index = 0
         reply = ""
+        if ctx.is_stale(gen):
+            return
         ctx.stamp(tr.turn_id, "llm_start", time.perf_counter())
         first = True
         last_ui = 0.0
@@ -307,12 +326,7 @@ class LlmWorker(Worker):
         def clause(text: str) -> Clause:
             return Clause(tr.turn_id, gen, index, text, style=tr.style)
 
-        for delta in self.llm.stream_chat(
-            messages,
-            max_tokens=ctx.settings.max_reply_tokens,
-            temperature=ctx.settings.temperature,
-            should_stop=stale,
-        ):
+        for delta in deltas:
             if stale():
                 return
             now = time.perf_counter()
@@ -374,11 +388,16 @@ class TtsWorker(Worker):
         if supports(self.tts, Capability.WARM_UP):
             self.tts.warm_up()
 
-    def handle(self, item: Clause | EndOfReply) -> None:
+    def handle(self, item: Clause | AudioChunk | EndOfReply) -> None:
         ctx = self.ctx
         playback = self.sink
         if isinstance(item, EndOfReply):
             playback.enqueue(item)
+            return
+        if isinstance(item, AudioChunk):  # a sound already made (an alarm's chime): play it in turn
+            if not ctx.is_stale(item.gen):
+                audio = resample(item.samples, item.sample_rate, playback.sample_rate)
+                playback.enqueue(dataclasses.replace(item, samples=audio, sample_rate=playback.sample_rate))
             return
         assert self.tts is not None
         t0 = time.perf_counter()
