@@ -18,6 +18,8 @@ from typing import Any
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from app.messages import (
+    AlarmFired,
+    AlarmsChanged,
     AssistantDelta,
     AssistantTurn,
     EngineError,
@@ -74,6 +76,8 @@ class EngineBridge(QObject):
     level = Signal(float)
     engineError = Signal(str, str)  # where, message
     notice = Signal(str)
+    alarmsChanged = Signal(object)  # tuple[Alarm, ...]: the running timers and pending reminders
+    alarmFired = Signal(object)  # AlarmFired: a timer ended or a reminder fell due
     # any other object a background task put on the host's queue
     other = Signal(object)
 
@@ -201,5 +205,9 @@ class EngineBridge(QObject):
             self.engineError.emit(ev.where, ev.message)
         elif isinstance(ev, Notice):
             self.notice.emit(ev.message)
+        elif isinstance(ev, AlarmsChanged):
+            self.alarmsChanged.emit(ev.alarms)
+        elif isinstance(ev, AlarmFired):
+            self.alarmFired.emit(ev)
         else:
             log.debug("unhandled engine event %r", ev)

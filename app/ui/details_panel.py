@@ -1,4 +1,5 @@
-"""The details column on the right: latency of the last turn and of the session, the models, the audio."""
+"""The details column on the right: timers and reminders, latency of the last turn and of the session, the
+models, the audio."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QFrame, QScrollArea, QVBoxLayout, QWidget
 
 from app.ui import theme
+from app.ui.alarms_panel import AlarmsPanel
 from app.ui.audio_panel import AudioPanel
 from app.ui.host import EngineHost
 from app.ui.labels import section_title
@@ -60,6 +62,8 @@ class DetailsPanel(QScrollArea):
         lay = QVBoxLayout(inner)
         lay.setContentsMargins(0, 10, 10, 10)
         lay.setSpacing(8)
+        self.alarms = AlarmsPanel(colors, host)
+        lay.addWidget(self.alarms)
         self.latency = LatencyPanel(colors)
         lay.addWidget(self.latency)
         self.models = ModelsPanel()

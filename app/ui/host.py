@@ -319,6 +319,10 @@ class EngineHost:
     def interrupt(self, reason: str = "user") -> None:
         self._orch_call(lambda o: o.interrupt(reason))
 
+    def cancel_alarm(self, alarm_id: int | None) -> None:
+        """Cancel one timer or reminder by its id; ``None`` cancels them all (``AlarmsChanged`` follows)."""
+        self._orch_call(lambda o: o.cancel_alarm(alarm_id))
+
     def new_conversation(self, memory: list[tuple[str, str, bool]] | None = None) -> None:
         """Start fresh memory; ``memory`` (role, text, interrupted) seeds it to continue an old one."""
 

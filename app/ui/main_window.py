@@ -27,6 +27,7 @@ from app.ui.engine_status import EngineStatus
 from app.ui.host import EngineHost
 from app.ui.load_controller import LoadController
 from app.ui.menus import WindowMenus, make_tray, show_shortcuts
+from app.ui.notify import DesktopNotifier
 from app.ui.settings_dialog import SettingsDialog
 from app.ui.status_line import StatusLine
 from app.ui.talk_controller import TalkController
@@ -119,6 +120,9 @@ class MainWindow(QMainWindow):
         self.talk.show_mode()
         self.talk.show_ready(False)
         self.tray = make_tray(self, self.menus)
+        self.notifier = DesktopNotifier(self, tray=self.tray)
+        self.bridge.alarmFired.connect(self.notifier.notify)
+        self.notifier.shown.connect(lambda _how, summary, _body: self.show_status(summary, 10_000))
         body.set_tab_order()
         QApplication.instance().installEventFilter(self.talk)
         geo, split = prefs.load_window_state()
@@ -146,6 +150,7 @@ class MainWindow(QMainWindow):
         self.banner_retry = body.banner.retry_button
         self.latency_bar = body.details.latency.bar
         self.latency_plot = body.details.latency.plot
+        self.alarms_panel = body.details.alarms
         self.model_labels = body.details.models.labels
         self.status_text = self.status_line.text
 
@@ -154,6 +159,7 @@ class MainWindow(QMainWindow):
         b.stopped.connect(self._on_stopped)
         b.stateChanged.connect(self.talk.on_state)
         b.level.connect(self.body.header.level_meter.set_level)
+        b.alarmsChanged.connect(self.body.details.alarms.set_alarms)
         self.conversations.turnFinished.connect(self.turnFinished)
         self.body.header.settings_button.clicked.connect(self.open_settings)
         self.body.banner.settings_button.clicked.connect(self.open_settings)
@@ -263,6 +269,7 @@ class MainWindow(QMainWindow):
             app.removeEventFilter(self.talk)
         self.bridge.stop_draining()
         self.host.close()
+        self.notifier.close()
         try:
             prefs.save_window_state(self.saveGeometry(), self.splitter.saveState())
         except Exception:  # noqa: BLE001 - never block closing on preferences
@@ -311,3 +318,4 @@ class MainWindow(QMainWindow):
         app = QApplication.instance()
         self.colors = theme.apply(app, name)  # type: ignore[arg-type]
         self.body.details.latency.plot.apply_colors(self.colors)
+        self.body.details.alarms.apply_colors(self.colors)
