@@ -301,7 +301,7 @@ def make_backchannel_classifier(engine: Any, settings: Any) -> BackchannelClassi
 def _drain_ui(orch: Any, on_turn: Callable[[dict[str, Any]], None], say: Callable[[str], None]) -> None:
     """Show the conversation on the console: each turn's words once, when it is answered (a turn
     the user went on with after a pause is still one turn, so its first part is not printed)."""
-    from app.messages import AssistantTurn, EngineError, Notice, TurnDone
+    from app.messages import AlarmFired, AssistantTurn, EngineError, Notice, SkillUsed, TurnDone
 
     while True:
         try:
@@ -312,6 +312,10 @@ def _drain_ui(orch: Any, on_turn: Callable[[dict[str, Any]], None], say: Callabl
             if ev.user_text:
                 say(f"you: {ev.user_text}")
             say(f"hearken{' [interrupted]' if ev.interrupted else ''}: {ev.text}")
+        elif isinstance(ev, SkillUsed):
+            say(f"[skill {ev.name} {ev.args}]")
+        elif isinstance(ev, AlarmFired):
+            say(f"[{ev.alarm.kind} went off{' (late)' if ev.late else ''}]")
         elif isinstance(ev, Notice):
             say(f"[{ev.message}]")
         elif isinstance(ev, EngineError):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any, ClassVar, Protocol
@@ -30,6 +31,17 @@ class TtsEngine(Protocol):
 # critical path of every answer, keep a warm arena.
 KEEP_ARENA_PHONEME_IDS = 180  # about 13 words (piper interleaves pad ids); the warm-up text fits
 WARM_UP_TEXT = "The moon is about three hundred and eighty thousand kilometres away from us."
+
+# Words espeak-ng (piper's phonemizer) says wrong, spelled the way they sound.  Whisper heard
+# piper's "I'm Hearken" as "unharcan"; "Harken" comes back as "I'm Harkin".
+PRONOUNCE = ((re.compile(r"\bHearken\b", re.IGNORECASE), "Harken"),)
+
+
+def respell(text: str) -> str:
+    """``text`` with the words of ``PRONOUNCE`` respelled for the phonemizer."""
+    for pattern, said in PRONOUNCE:
+        text = pattern.sub(said, text)
+    return text
 
 
 class _BoundedArenaSession:
@@ -101,7 +113,7 @@ class PiperTts:
         from piper import SynthesisConfig
 
         cfg = SynthesisConfig(**self.piper_knobs(style or SpeechStyle(), self.speaking_rate))
-        for chunk in self.voice.synthesize(text, syn_config=cfg):
+        for chunk in self.voice.synthesize(respell(text), syn_config=cfg):
             yield np.asarray(chunk.audio_float_array, dtype=np.float32)
 
     @staticmethod

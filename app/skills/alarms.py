@@ -118,7 +118,7 @@ class AlarmBook:
             if alarm.due > now:
                 break
             if self.store.close_alarm(alarm.id, "fired"):
-                fired.append((alarm, alarm.due < self._started - 1.0))
+                fired.append((alarm, alarm.due < self._started))
         if fired:
             self._changed()
         return fired

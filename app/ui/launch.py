@@ -102,6 +102,10 @@ def create(args: argparse.Namespace, app: Any | None = None) -> GuiRun:
     from app.config import settings_from_args
 
     settings = settings_from_args(args)
+    if settings.alarms_db is None:  # the window's timers and reminders live in its history database
+        from app.history import default_path
+
+        settings.alarms_db = str(default_path())
     ui_prefs = prefs.load_ui_prefs()
     colors = theme.apply(app, ui_prefs.theme)
     mic_file = getattr(args, "mic_file", None)
