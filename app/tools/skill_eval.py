@@ -1,6 +1,9 @@
 """Score the skill router on the labelled requests of :mod:`app.tools.skill_corpus`.
 
-``python -m app.tools.skill_eval [--spoken] [--json PATH]``
+``python -m app.tools.skill_eval [--heldout] [--spoken] [--json PATH]``
+
+``--heldout``: score the second held-out set, :mod:`app.tools.skill_corpus_heldout`, written
+after the router was tuned on the first, instead of :mod:`app.tools.skill_corpus`.
 
 Typed: every phrasing goes through ``route(text)`` as written.  An item is right when the
 name is the expected one (None: no skill, the language model answers), every checked
@@ -25,6 +28,7 @@ from __future__ import annotations
 
 import argparse
 import hashlib
+import importlib
 import json
 import logging
 import math
@@ -39,6 +43,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 from app.tools.skill_corpus import HONESTY, PHRASINGS, SPOKEN, HonestyCase, Phrasing
@@ -448,10 +453,19 @@ def evaluate_spoken(
     value_of: ValueOf | None = None,
     cache: Path | None = None,
     progress: Callable[[str], None] = lambda _m: None,
+    corpus: ModuleType | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """voice name -> :func:`evaluate` on what Whisper heard of ``SPOKEN`` in that voice."""
+    """voice name -> :func:`evaluate` on what Whisper heard of ``SPOKEN`` in that voice.
+
+    ``corpus``: the module whose ``PHRASINGS``, ``HONESTY`` and ``SPOKEN`` are used
+    (None: :mod:`app.tools.skill_corpus`).
+    """
     from app.config import Settings
     from app.engines import registry
+
+    phrasings, honesty, spoken = (
+        (PHRASINGS, HONESTY, SPOKEN) if corpus is None else (corpus.PHRASINGS, corpus.HONESTY, corpus.SPOKEN)
+    )
 
     settings = Settings()
     cache = cache or default_cache()
@@ -460,11 +474,13 @@ def evaluate_spoken(
     results = {}
     for name in voices:
         voice = VOICES[name]
-        progress(f"{name}: synthesizing {len(SPOKEN)} texts (cache {cache / name})")
-        wavs = synthesize(SPOKEN, voice, cache, settings)
+        progress(f"{name}: synthesizing {len(spoken)} texts (cache {cache / name})")
+        wavs = synthesize(spoken, voice, cache, settings)
         progress(f"{name}: transcribing")
         heard = transcribe(wavs, stt, settings)
-        result = evaluate(route, value_of=value_of, heard={t: h for t, (h, _s) in heard.items()})
+        result = evaluate(
+            route, phrasings, honesty, value_of=value_of, heard={t: h for t, (h, _s) in heard.items()}
+        )
         stt_ms = [1000.0 * s for _h, s in heard.values()]
         result["stt_ms_median"] = round(statistics.median(stt_ms), 1)
         result["transcripts"] = {t: h for t, (h, _s) in heard.items()}
@@ -495,6 +511,7 @@ def skills_value_of() -> ValueOf | None:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m app.tools.skill_eval", description=__doc__.split("\n")[0])
+    p.add_argument("--heldout", action="store_true", help="the second held-out set (skill_corpus_heldout)")
     p.add_argument("--spoken", action="store_true", help="also through piper, espeak-ng and Whisper")
     p.add_argument("--voices", nargs="*", choices=list(VOICES), default=list(VOICES))
     p.add_argument("--no-typed", action="store_true", help="only the spoken runs")
@@ -506,12 +523,14 @@ def main(argv: list[str] | None = None) -> int:
 
     from app.skills import route
 
+    corpus = importlib.import_module("app.tools.skill_corpus_heldout") if args.heldout else None
+    phrasings, honesty = (PHRASINGS, HONESTY) if corpus is None else (corpus.PHRASINGS, corpus.HONESTY)
     value_of = None if args.no_values else skills_value_of()
     if value_of is None and not args.no_values:
         sys.stderr.write("skill_eval: app.skills has no Skills(...).answer: answers are not checked\n")
     results: dict[str, dict[str, Any]] = {}
     if not args.no_typed:
-        results["typed"] = evaluate(route, value_of=value_of)
+        results["typed"] = evaluate(route, phrasings, honesty, value_of=value_of)
         sys.stdout.write(format_report(results["typed"], "typed") + "\n\n")
         sys.stdout.flush()
     if args.spoken:
@@ -521,6 +540,7 @@ def main(argv: list[str] | None = None) -> int:
             value_of=value_of,
             cache=args.cache,
             progress=lambda m: sys.stderr.write(f"skill_eval: {m}\n"),
+            corpus=corpus,
         )
         for name, r in spoken.items():
             title = f"spoken by {name} ({r['verbatim']}/{r['n'] + r['honesty']['n']} heard word for word)"

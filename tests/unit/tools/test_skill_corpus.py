@@ -192,3 +192,82 @@ def test_evaluate_routes_what_was_heard():
     assert seen == ["Set a timer for 5 minutes."]
     assert r["n"] == 1 and r["correct"] == 1
     assert r["items"][0]["heard"] == "Set a timer for 5 minutes."
+
+
+# --------------------------------------------------------------------------- the second held-out set
+
+import app.tools.skill_corpus as first_corpus  # noqa: E402
+import app.tools.skill_corpus_heldout as heldout  # noqa: E402
+
+CORPORA = {"first": first_corpus, "heldout": heldout}
+
+
+def test_the_heldout_set_is_big_enough_and_covers_every_skill():
+    requests = [p for p in heldout.PHRASINGS if p.expect is not None]
+    assert len(heldout.PHRASINGS) >= 90 and len(requests) >= 60
+    assert sum(1 for p in heldout.PHRASINGS if p.expect is None) >= 30
+    assert len(heldout.HONESTY) >= 30
+    assert {p.expect for p in requests} == set(SKILL_NAMES)
+    assert set(DECLINE_TOPICS) <= set(heldout.DECLINE_TOPICS)
+    assert {h.topic for h in heldout.HONESTY} == set(heldout.DECLINE_TOPICS)
+    assert 25 <= len(heldout.SPOKEN) <= 40
+
+
+def test_the_heldout_set_shares_no_text_with_the_first():
+    def texts(corpus: Any) -> set[str]:
+        return {" ".join(t.text.lower().strip(".?!").split()) for t in (*corpus.PHRASINGS, *corpus.HONESTY)}
+
+    assert not texts(first_corpus) & texts(heldout)
+
+
+@pytest.mark.parametrize("corpus", list(CORPORA.values()), ids=list(CORPORA))
+def test_each_set_has_unique_texts_and_speaks_only_its_own(corpus: Any):
+    texts = [p.text for p in corpus.PHRASINGS] + [h.text for h in corpus.HONESTY]
+    assert len(texts) == len(set(texts))
+    assert len(set(corpus.SPOKEN)) == len(corpus.SPOKEN)
+    assert set(corpus.SPOKEN) <= set(texts)
+    spoken = set(corpus.SPOKEN)
+    assert any(p.expect is None for p in corpus.PHRASINGS if p.text in spoken)
+    assert any(p.expect is not None for p in corpus.PHRASINGS if p.text in spoken)
+    assert any(h.text in spoken for h in corpus.HONESTY)
+
+
+@pytest.mark.parametrize("item", heldout.PHRASINGS, ids=lambda p: p.text[:40])
+def test_each_heldout_phrasing_is_well_formed(item: Phrasing):
+    test_each_phrasing_is_well_formed(item)  # the first set's rules
+
+
+@pytest.mark.parametrize("case", heldout.HONESTY, ids=lambda h: h.text[:40])
+def test_each_heldout_honesty_case_is_well_formed(case: HonestyCase):
+    assert case.kind in HONESTY_KINDS and case.topic in heldout.DECLINE_TOPICS and case.text
+    know = {"weather", "news", "prices", "sports", "traffic", "hours", "location"}
+    assert (case.kind == "cant_know") == (case.topic in know)
+
+
+@pytest.mark.parametrize("corpus", list(CORPORA.values()), ids=list(CORPORA))
+def test_a_router_that_answers_as_labelled_scores_full_marks(corpus: Any):
+    @dataclass
+    class Call:
+        name: str
+        args: dict[str, Any] = field(default_factory=dict)
+
+    def pick(want: Any) -> Any:
+        return want[0] if isinstance(want, tuple) else want
+
+    by_text = {p.text: p for p in corpus.PHRASINGS}
+    topics = {h.text: h.topic for h in corpus.HONESTY}
+
+    def route(text: str) -> Call | None:
+        if text in topics:
+            return Call("decline", {"topic": topics[text]})
+        item = by_text.get(text)
+        if item is None or item.expect is None:
+            return None
+        return Call(item.expect, {k: pick(v) for k, v in item.args.items()})
+
+    def value_of(text: str) -> float | None:
+        return by_text[text].value
+
+    r = evaluate(route, corpus.PHRASINGS, corpus.HONESTY, value_of=value_of)
+    assert r["accuracy"] == 1.0, format_report(r)
+    assert r["honesty"]["rate"] == 1.0 and r["honesty"]["topic_ok"] == r["honesty"]["n"]
