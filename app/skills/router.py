@@ -210,9 +210,7 @@ def _hour_minute(clock: str) -> tuple[int, int, str | None] | None:
     if c == "midnight":
         return 0, 0, "am"
     marker = None
-    if re.search(
-        r"\b(?:pm|afternoon|evening|tonight|night)\b", c
-    ):
+    if re.search(r"\b(?:pm|afternoon|evening|tonight|night)\b", c):
         marker = "pm"
     elif re.search(r"\b(?:am|in the morning|this morning)\b", c):
         marker = "am"
@@ -353,7 +351,9 @@ _CONVERT = (
     re.compile(
         rf"^(?P<n>{_NUM}) (?P<src>[a-z ]+?) (?:is how many|equals how many|is how much in) (?P<dst>[a-z ]+?)$"
     ),
-    re.compile(rf"^how many (?P<dst>[a-z ]+?) (?:is|are|in|make|equal|equals) (?P<n>{_NUM}) (?P<src>[a-z ]+?)$"),
+    re.compile(
+        rf"^how many (?P<dst>[a-z ]+?) (?:is|are|in|make|equal|equals) (?P<n>{_NUM}) (?P<src>[a-z ]+?)$"
+    ),
     re.compile(rf"^how much is (?P<n>{_NUM}) (?P<src>[a-z ]+?) in (?P<dst>[a-z ]+?)$"),
 )
 _CALC_LEAD = re.compile(
@@ -365,7 +365,9 @@ _CALC_LEAD = re.compile(
 
 def _numbers(t: str) -> SkillCall | None:
     t = re.sub(  # a height: "5 foot 10" is 70 inches
-        r"\b(\d+) (?:foot|feet|ft) (\d+)(?: inch(?:es)?)?\b", lambda m: f"{int(m[1]) * 12 + int(m[2])} inches", t
+        r"\b(\d+) (?:foot|feet|ft) (\d+)(?: inch(?:es)?)?\b",
+        lambda m: f"{int(m[1]) * 12 + int(m[2])} inches",
+        t,
     )
     for pat in _CONVERT:
         m = pat.match(t)

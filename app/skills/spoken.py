@@ -26,8 +26,10 @@ _WORD_FRACTIONS = (
     (re.compile(r"\b(\d+) and a half\b"), lambda m: f"{int(m.group(1)) + 0.5:g}"),
     (re.compile(r"\b(\d+) and a quarter\b"), lambda m: f"{int(m.group(1)) + 0.25:g}"),
     (re.compile(r"\b(?:a|an|1) (hour|minute|second) and a half\b"), lambda m: f"1.5 {m.group(1)}s"),
-    (re.compile(r"\b(\d+) (hours?|minutes?|seconds?) and a half\b"),
-     lambda m: f"{int(m.group(1)) + 0.5:g} {m.group(2).rstrip('s')}s"),
+    (
+        re.compile(r"\b(\d+) (hours?|minutes?|seconds?) and a half\b"),
+        lambda m: f"{int(m.group(1)) + 0.5:g} {m.group(2).rstrip('s')}s",
+    ),
     (re.compile(r"\b(?:a|one|1) and a half\b"), lambda m: "1.5"),
     (re.compile(r"\bhalf an? \b"), lambda m: "0.5 "),
     (re.compile(r"\ba quarter of an? \b"), lambda m: "0.25 "),
