@@ -241,8 +241,14 @@ def cmd_listen(args: argparse.Namespace) -> int:
         mark = " [interrupted]" if turn["interrupted"] else ""
         v2v = turn["latency_ms"].get("voice_to_voice")
         emo = turn.get("emotion") or {}
-        print(f"you ({emo.get('label', '-')}): {turn['user_text']}")
+        if turn.get("alarm"):
+            print(f"[{turn['alarm']['kind']} went off]")
+        else:
+            print(f"you ({emo.get('label', '-')}): {turn['user_text']}")
         print(f"hearken{mark}: {turn['assistant_text']}")
+        skill = turn.get("skill")
+        if skill:
+            print(f"  [skill {skill['name']} {skill['args']}]")
         print(f"  voice-to-voice: {v2v} ms" + (f"   wav: {turn['wav']}" if turn.get("wav") else ""))
     answered = [t for t in report["turns"] if not t.get("dropped")]
     if not answered:

@@ -83,3 +83,26 @@ def test_unreachable_server_fails_with_one_line(spoken):
     res = run_cli("listen", str(spoken["capital"]), "--llm-server-url", "http://127.0.0.1:9", timeout=120)
     assert res.returncode == 1
     assert "cannot be reached" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_skills_answer_in_front_of_the_server_and_the_rest_reaches_it(llm_server, spoken, tmp_path):
+    """The server path has the same skills: the timer is set by Hearken itself (no server round
+    trip, no invented "Sure, I'll set it"), the knowledge question is the server's."""
+    report_path = tmp_path / "r.json"
+    res = run_cli(
+        "listen",
+        str(spoken["timer"]),
+        str(spoken["capital"]),
+        "--llm-server-url",
+        llm_server,
+        "--report",
+        str(report_path),
+        timeout=180,
+    )
+    assert res.returncode == 0, res.stderr
+    turns = [t for t in json.loads(report_path.read_text())["turns"] if not t.get("dropped")]
+    timer, capital = turns
+    assert timer["skill"]["name"] == "timer.set" and timer["skill"]["args"]["seconds"] == 300
+    assert timer["assistant_text"] == "OK, timer set for 5 minutes."
+    assert capital["skill"] is None and "paris" in capital["assistant_text"].lower()
+    assert "[skill timer.set" in res.stdout
