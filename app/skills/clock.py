@@ -121,9 +121,13 @@ def _zones_by_city() -> dict[str, str]:
 
 def zone_for(place: str) -> tzinfo | None:
     """The time zone of a city or country named in a request ("tokyo", "new york"), else None."""
-    key = re.sub(r"\s+", " ", place.lower().strip())
-    name = _zones_by_city().get(key)
-    return ZoneInfo(name) if name else None
+    words = re.sub(r"\s+", " ", place.lower().strip()).split()
+    zones = _zones_by_city()
+    for n in range(len(words), 0, -1):  # "sydney australia", "london at the moment": the longest known head
+        name = zones.get(" ".join(words[:n]))
+        if name:
+            return ZoneInfo(name)
+    return None
 
 
 def local_day(now: datetime, offset: int) -> datetime:

@@ -30,7 +30,7 @@ TOPICS: tuple[tuple[str, re.Pattern[str], str], ...] = tuple(
         (
             "news",
             r"\b(?:news|headlines?|current events|breaking)\b|\bwhat(?:'s| is) happening (?:in|around) the world\b"
-            r"|\bwhat happened (?:today|yesterday|this week) in\b|\belection results?\b",
+            r"|\bwhat happened (?:today|yesterday|this week) in\b|\belections?\b|\bvotes? count\b",
             "I can't get the news: I run offline, with no internet connection.",
         ),
         (
@@ -39,16 +39,19 @@ TOPICS: tuple[tuple[str, re.Pattern[str], str], ...] = tuple(
             r"nasdaq|s&p|gas prices?|petrol price)\b|\bprice of\b|\bhow much (?:does|do|did|would|will) .+ cost\b"
             r"|\bhow much is (?:a|an|the|one) (?!\d).*\b(?:worth|cost|today|now)\b|\bwhat(?:'s| is) .+ trading at\b"
             r"|\bhow much is (?:a |one )?(?:dollar|euro|pound|yen|bitcoin)s? (?:worth|in)\b"
+            r"|\bhow much (?:is|are|does|do) (?:the |a |one )?(?:petrol|gas|fuel|diesel|gold|silver|oil|eggs|milk|bread|"
+            r"houses?|rent|an? \w+ ticket)\b"
+            r"|\b(?:convert|change) (?:\d+ )?(?:dollars?|euros?|pounds sterling|yen|pesos?|rupees?|francs?|yuan)\b"
             r"|\b(?:dollars?|euros?|yen|pesos?|rupees?) (?:to|in) (?:dollars?|euros?|pounds?|yen|pesos?|rupees?)\b",
             "I can't look up prices or rates: I run offline, so I have no live data.",
         ),
         (
             "sports",
-            r"\bwho won\b|\bwho is winning\b|\bwhat(?:'s| is| was) the score\b|\bscores?\b|\bstandings\b"
+            r"\bwho won\b|\bwho(?: is|'s) winning\b|\bwho(?: is|'s) (?:ahead|leading)\b|\bwhat(?:'s| is| was) the score\b|\bscores?\b|\bstandings\b"
             r"|\b(?:game|match|race|fight) (?:last night|today|tonight|yesterday)\b|\b(?:nba|nfl|nhl|mlb|premier league|"
             r"champions league|world cup|super bowl|playoffs?|formula 1|f1)\b|\bdid (?:the )?\w+ win\b"
             r"|\bwhen (?:do|does|is|are) (?:the )?[\w ]+ play(?:ing)?(?: next| tonight| today| again)?$"
-            r"|\bnext (?:game|match|fixture|race)\b",
+            r"|\bnext (?:\w+ )?(?:game|match|fixture|race)\b",
             "I can't get scores or results: I run offline, with no internet connection.",
         ),
         (
@@ -58,7 +61,8 @@ TOPICS: tuple[tuple[str, re.Pattern[str], str], ...] = tuple(
             rf"|\b(?:dim|brighten|lock|unlock|open|close|start|stop|set) (?:the |my |all the )?(?:[\w ]+ )?"
             rf"(?:lights?|lamps?|door|doors|garage(?: door)?|blinds|curtains|thermostat|heating|dishwasher|"
             rf"washing machine|vacuum|roomba|sprinklers?|oven)\b"
-            r"|\b(?:make it|set it) (?:warmer|cooler|brighter|darker)\b|\bsmart home\b",
+            r"|\b(?:make it|set it) (?:warmer|cooler|brighter|darker)\b|\bsmart home\b"
+            r"|\bturn (?:the |my )?(?:heating|heat|thermostat|ac|air conditioning|temperature|lights?) (?:up|down)\b",
             "I can't control lights or other devices: I'm not connected to any.",
         ),
         (
@@ -101,14 +105,14 @@ TOPICS: tuple[tuple[str, re.Pattern[str], str], ...] = tuple(
         (
             "traffic",
             r"\btraffic\b|\bhow long (?:will it|does it|would it) take (?:me |us )?to (?:drive|get|walk|fly|commute)\b"
-            r"|\bdirections to\b"
+            r"|\bdirections to\b|\b(?:jam|tailback|roadworks|road closures?|accident|delays?) on (?:the )?\w+"
             r"|\bnavigate\b|\bfastest route\b|\bflight (?:status|delayed|on time)\b|\bis my (?:train|bus|flight)\b",
             "I can't check traffic, routes or timetables: I run offline.",
         ),
         (
             "hours",
             r"\bwhen (?:does|do|will) (?:the )?[\w' ]+ (?:open|close)\b|\bis (?:the )?[\w' ]+ (?:still )?open "
-            r"(?:now|today|tonight|right now|on \w+)\b|\bopening (?:hours|times)\b|\bwhat time (?:does|do) (?:the )?[\w' ]+ "
+            r"(?:now|today|tonight|right now|on \w+)\b|\bis (?:the )?[\w' ]+ (?:still )?open$|\bopening (?:hours|times)\b|\bwhat time (?:does|do) (?:the )?[\w' ]+ "
             r"(?:open|close)\b",
             "I can't look up opening hours: I run offline.",
         ),
@@ -128,14 +132,15 @@ _ABOUT = re.compile(
     r"^(?:how (?:do|does|did|can|could|should|would) (?!i get to\b)|why |what(?:'s| is| are) the difference|explain"
     r"|what (?:is|are) (?:a|an) (?!\w+ (?:price|score)s?\b)|what does \w+ mean|(?:help me |how to )(?:write|draft|word)"
     r"|(?:can you |could you )?help me (?:write|draft|word|phrase)|write (?:me )?(?:a|an) |tell me about the history"
-    r"|what is the history|who invented|what was the)"
+    r"|what is the history|who invented)"
+    r"|\b(?:why|any tips|tips|advice|how can i|how do i)\b"
     r"|\b(?:in|of|from) (?:1[5-9]\d\d|20[01]\d|202[0-5])\b"  # a year that is history, not live
 )
 
 
 def cannot(text: str) -> tuple[str, str] | None:
     """(topic, reply) if normalized ``text`` asks for something Hearken cannot know or do."""
-    if _ABOUT.search(text):
+    if _ABOUT.search(text) or len(text.split()) > 16:  # a story or a question about the topic
         return None
     for topic, pattern, reply in TOPICS:
         if pattern.search(text):

@@ -43,11 +43,11 @@ _LEAD = re.compile(
     r"^(?:(?:hey|hi|ok|okay|um+|uh+|er+|so|well|oh|and|alright|right|hello|yo)\b|hearken|harken|harkin|"
     r"(?:can|could|would|will) you(?: please)?(?: just)?|please|just|quick question|i (?:want|need|'d like|would like)"
     r" you to|i wonder|do you know|tell me|let me know|can i ask|i'd like to know|i want to know|i need to know|"
-    r"excuse me|sorry|never mind|nevermind|actually|one more thing|also)\b[\s,]*"
+    r"excuse me|sorry|never mind|nevermind|actually|one more thing|also|quick (?:one|1)|a quick (?:one|1)|question|sorry to bother you)\b[\s,]*"
 )
 _TAIL = re.compile(
     r"[\s,]*\b(?:please|for me|thanks|thank you|now|right now|real quick|quickly|hearken|harken|if you can|"
-    r"if you could|okay|ok)$"
+    r"if you could|okay|ok|mate|buddy|pal|at the moment|currently|then)$"
 )
 
 
@@ -115,12 +115,12 @@ _TIMER_SET = (
 )
 _TIMER_WORD = re.compile(r"\btimers?\b")
 _CANCEL = re.compile(
-    r"\b(?:cancel|stop|delete|remove|clear|turn off|switch off|kill|end|dismiss|reset|abort|get rid of|forget"
+    r"\b(?:cancel|stop|delete|remove|clear|turn off|switch off|turn it off|switch it off|kill|end|dismiss|reset|abort|get rid of|forget"
     r"(?: about)?|drop|scrap|call off|never mind)\b"
 )
 _REMAINING = re.compile(
     r"\b(?:left|remaining|how long|how much time|longer|status|check|until|till|done|to go|finished|up yet"
-    r"|running)\b"
+    r"|running|before|rings?|goes off|go off)\b"
 )
 _REMAINING_BARE = re.compile(
     r"^(?:how (?:much time|long)(?: is| has| do i have)?(?: got)? (?:left|remaining|to go)(?: on (?:it|that))?|"
@@ -170,7 +170,7 @@ _CLOCK = (
     r"(?:noon|midday|midnight|(?:half|quarter|\d+(?: minutes?)?) (?:past|after|to|before) \d{1,2}"
     r"|\d{1,2}(?:[:.]\d{2}| \d{2})?(?: ?(?:am|pm|oclock))?(?: (?:in the morning|in the afternoon|in the evening|"
     r"at night|tonight|this morning|this afternoon|this evening|tomorrow morning|tomorrow afternoon"
-    r"|tomorrow evening|tomorrow night))?)"
+    r"|tomorrow evening|tomorrow night|morning|evening|afternoon|night))?)"
 )
 _WHEN = (
     rf"(?:(?:tomorrow |tonight |today )?(?:at|for|by) {_CLOCK}(?: tomorrow| tonight| today)?"
@@ -188,7 +188,8 @@ _REMIND = (
         rf" (?:to|about|that|for) (?P<what>.+?) (?P<when>{_WHEN})$"
     ),
     re.compile(rf"^(?:an? )?(?:alarm|reminder) (?P<when>{_WHEN})$"),
-    re.compile(rf"^(?P<what>wake me(?: up)?) (?P<when>{_WHEN})$"),
+    re.compile(rf"^(?P<what>wake me(?: up)?) (?P<when>{_WHEN})(?: (?:i'm|i am|because|as|so) .*)?$"),
+    re.compile(rf"^(?P<when>{_WHEN}) remind me (?:to |about |that |of )?(?P<what>.+)$"),
     re.compile(
         rf"^(?:i need|i want) (?:an? )?(?:alarm|reminder|wake up call|wake-up call) (?P<when>{_WHEN})$"
     ),
@@ -279,8 +280,11 @@ def _reminder(t: str, now: datetime) -> SkillCall | None:
         return SkillCall("reminder.list", {})
     if re.search(r"\b(?:reminders?|alarms?)\b", t) and _CANCEL.search(t) and len(t.split()) <= 12:
         every = bool(re.search(r"\b(?:all|every|reminders|alarms)\b", t))
-        m = re.search(r"\b(?:reminder|alarm) (?:to|about|for) (.+)$", t)
-        return SkillCall("reminder.cancel", {"what": "" if every or not m else m.group(1), "all": every})
+        m = re.search(r"\b(?:reminder|alarm) (?:to|about|for) (.+)$", t) or re.search(
+            r"\b(?:the|my|that) ((?:[a-z]+ ){1,3}?)(?:reminder|alarm)\b", t
+        )
+        what = "" if every or not m else m.group(1).strip()
+        return SkillCall("reminder.cancel", {"what": what, "all": every})
     for pat in _REMIND:
         m = pat.match(t)
         if m:
@@ -305,10 +309,11 @@ def _reminder(t: str, now: datetime) -> SkillCall | None:
 
 # ---------------- the clock ----------------
 _TIME = re.compile(
-    r"^(?:what(?:'s| is) the (?:current |exact |local )?time|what time is it|what time it is|(?:the |current )?time"
-    r"|what(?:'s| is) the time right now|have you got the time|got the time|what time do you have"
-    r"|what(?:'s| is) the clock say|what does the clock say|what hour is it)(?: now| right now| please| at the moment)?"
-    r"(?: (?:in|over in|for) (?P<place>[a-z ]+?))?(?: now| right now)?$"
+    r"^(?:what(?:'s| is) the (?:current |exact |local )?time|what time is it|what time it is"
+    r"|(?:the )?(?:current |exact |local )?time|what(?:'s| is) the time right now|(?:have )?you got the time"
+    r"|got the time|what time do you have|what(?:'s| is) the clock say|what does the clock say|what hour is it"
+    r"|how much is the clock|how late is it|what's the hour)(?: now| right now| please| at the moment)?"
+    r"(?: (?:in|over in|for|over) (?P<place>[a-z ]+?))?(?: now| right now| at the moment| currently)?$"
 )
 _DATE = re.compile(
     r"^(?:what(?:'s| is| was| will be) (?:the date|the day|today's date|the day of the week|the date today|today|the "
@@ -321,12 +326,32 @@ _DATE = re.compile(
 )
 
 
+# A question made only of these words and one of date/day/month asks for the date, whatever its
+# order ("today is which day", "yesterday was what date", "is today the 14th or the 15th").
+_DATE_WORDS = frozenset(
+    "what which is was will be the a date day days of week month year today tomorrow yesterday it we have "
+    "today's tomorrow's after before tell me please do you know 's what's is it's or on number".split()
+)
+_ORDINAL = re.compile(r"^\d+(?:st|nd|rd|th)$|^\d+$")
+
+
+def _date_words(t: str) -> bool:
+    ws = t.replace("'s", " 's").split()
+    return (
+        len(ws) <= 12
+        and bool({"date", "day", "month"} & set(ws))
+        and bool({"what", "which", "is", "was"} & set(ws))
+        and bool({"today", "tomorrow", "yesterday", "it", "we", "today's", "tomorrow's"} & set(ws))
+        and all(w in _DATE_WORDS or _ORDINAL.match(w) for w in ws)
+    )
+
+
 def _clock(t: str) -> SkillCall | None:
     m = _TIME.match(t)
     if m:
         place = (m.group("place") or "").strip() or None
         return SkillCall("time", {"place": place})
-    if _DATE.match(t):
+    if _DATE.match(t) or _date_words(t):
         offset = 2 if "day after tomorrow" in t else 1 if "tomorrow" in t else -1 if "yesterday" in t else 0
         return SkillCall("date", {"day_offset": offset})
     return None
@@ -357,7 +382,7 @@ _CONVERT = (
     re.compile(rf"^how much is (?P<n>{_NUM}) (?P<src>[a-z ]+?) in (?P<dst>[a-z ]+?)$"),
 )
 _CALC_LEAD = re.compile(
-    r"^(?:what(?:'s| is| are)|how much is|how much are|calculate|compute|work out|figure out|solve|what do you get "
+    r"^(?:what(?:'s| is| are)?|how much is|how much are|calculate|compute|work out|figure out|solve|what do you get "
     r"(?:if you|when you) (?:add|multiply|divide|subtract)|what's the answer to|what is the answer to|what's the"
     r" result of|add up|what does|how much does)\s+"
 )
@@ -390,11 +415,14 @@ def _numbers(t: str) -> SkillCall | None:
 
 
 _CAPABILITIES = re.compile(
-    r"^(?:what (?:else )?can you do|what are you able to do|what (?:else )?can you help (?:me )?with|what do you do"
-    r"|help|help me|what are your (?:skills|features|abilities|capabilities)|what skills do you have|how can you help"
-    r"(?: me)?|what (?:kind of )?things can you do|what are you capable of|what can i ask you|what can i say"
-    r"|what can you do for me|who are you and what can you do|what do you know how to do)$"
+    r"^(?:what (?:else |exactly |actually |really )?(?:can|could) you (?:actually |really |even )?(?:do|help(?: me)? with)"
+    r"(?: for me)?|what (?:are|were) you (?:able|built|made) to do(?: for me)?|what (?:else )?can you help (?:me )?with"
+    r"|what do you do|help|help me|what are your (?:skills|features|abilities|capabilities)|what skills do you have"
+    r"|how can you help(?: me)?|what (?:kind|kinds|sort|sorts) of (?:things|stuff|tasks) (?:can|do) you (?:do|help(?: me)?"
+    r" with|handle)|what (?:things|stuff) can you do|what are you capable of|what can i ask you(?: to do)?"
+    r"|what can i say|who are you and what can you do|what do you know how to do|what are you good (?:at|for))$"
 )
+_NEW_HERE = re.compile(r"^(?:i'm|i am) new(?: here| to this)? ")
 
 
 def route(text: str, now: datetime | None = None) -> SkillCall | None:
@@ -403,7 +431,7 @@ def route(text: str, now: datetime | None = None) -> SkillCall | None:
     t = _strip(normalize(text))
     if not t:
         return None
-    if _CAPABILITIES.match(t):
+    if _CAPABILITIES.match(_strip(_NEW_HERE.sub("", t))):
         return SkillCall("capabilities", {})
     now = now or datetime.now().astimezone()
     for matcher in (_timer, _clock, _numbers):

@@ -42,7 +42,11 @@ def normalize(text: str) -> str:
     """Lower case, numbers as digits, no sentence punctuation, known mishearings fixed."""
     t = text.lower().replace("’", "'")
     t = t.replace("p.m.", "pm").replace("a.m.", "am").replace("o'clock", "oclock")
+    t = re.sub(r"\$\s?(\d[\d,.]*)", r"\1 dollars ", t)
+    t = re.sub(r"€\s?(\d[\d,.]*)", r"\1 euros ", t)
+    t = re.sub(r"£\s?(\d[\d,.]*)", r"\1 pounds sterling ", t)
     t = _PUNCT.sub(" ", t)
+    t = re.sub(r"(?<=[a-z])-(?=[a-z])", " ", t)  # "two-minute": alpha2digit reads words apart
     t = re.sub(r"(\d),(\d{3})\b", r"\1\2", t)  # 1,000
     t = re.sub(r"(?<!\d)\.|\.(?!\d)|,", " ", t)  # sentence dots and commas, not 2.5
     t = re.sub(r"\s+", " ", t).strip()
