@@ -428,13 +428,36 @@ def cmd_selftest(args: argparse.Namespace) -> int:
         problems.append("the assistant gave no answer")
     elif turns[0]["latency_ms"]["voice_to_voice"] is None:
         problems.append("no audio was played")
+    skills = _selftest_skills()
+    if skills.startswith("failed"):
+        problems.append(f"the skills {skills}")
     if problems:
         return _fail("selftest failed: " + "; ".join(problems), EXIT_RUNTIME)
     t = turns[0]
     v2v = t["latency_ms"]["voice_to_voice"]
     print(f"ok      answer  {t['user_text']!r} -> {t['assistant_text']!r}")
+    print(f"ok      skills  {skills}")
     print(f"selftest passed: Hearken answers {v2v:.0f} ms after you stop speaking on this computer ({report.cpu})")
     return EXIT_OK
+
+
+def _selftest_skills() -> str:
+    """One request per kind of skill (its libraries and data, in a frozen bundle too)."""
+    from app.skills import Skills
+
+    skills = Skills()
+    said = []
+    for request, name in (
+        ("What time is it?", "time"),
+        ("What is twelve times thirteen?", "calculate"),
+        ("Convert five miles to kilometers.", "convert"),
+        ("What's the weather like?", "decline"),
+    ):
+        answer = skills.answer(request)
+        if answer is None or answer.call.name != name or "error" in answer.result:
+            return f"failed on {request!r}"
+        said.append(answer.text)
+    return " / ".join(said)
 
 
 def cmd_eval_emotion(args: argparse.Namespace) -> int:

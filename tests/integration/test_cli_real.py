@@ -64,6 +64,7 @@ def test_selftest_runs_each_native_engine_in_a_child_then_a_real_turn():
     for key in ("vad", "stt", "llm", "tts", "turn", "emotion", "echo"):
         assert any(line.split()[:2] == ["ok", key] for line in lines), res.stdout
     assert "thunderstorm" in res.stdout.lower()  # the bundled recording was heard
+    assert any(line.split()[:2] == ["ok", "skills"] and "156" in line for line in lines), res.stdout
     verdict = lines[-1]
     assert verdict.startswith("selftest passed: Hearken answers "), res.stdout
     assert int(verdict.split("answers ")[1].split(" ms")[0]) > 0
