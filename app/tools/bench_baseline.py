@@ -55,6 +55,7 @@ class Baseline:
         from app.models import resolve
 
         self.settings = settings
+        # No app.skills here: the comparison point stays the naive LLM-for-everything cascade.
         roles = ["vad", "stt", "tts"] + ([] if settings.llm_server_url else ["llm"])
         models = {role: resolve(role, settings) for role in roles}
         factories = make_factories(settings, models)

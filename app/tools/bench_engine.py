@@ -8,6 +8,7 @@ per-turn clock, and timing proxies around the library objects
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -64,6 +65,11 @@ class _MarkedFeeder(FileFeeder):
     def _push(self, samples: np.ndarray) -> None:
         k = len(self.starts)
         if k < len(self.plan.audios) and samples is self.plan.audios[k]:
+            # Bench questions set timers and reminders like any user's ("Set a timer for five
+            # minutes."); one going off would put a chime and an announcement inside a later
+            # question's measurement (and keep the engine busy when the question starts), so
+            # nothing set by an earlier question outlives it.
+            self.engine.orchestrator.cancel_alarm(None)
             if self.quiet_wait_s > 0:
                 self.waited_s += wait_for_quiet(self.quiet_wait_s, self._silence, self._stop.is_set)
             self.starts.append(max(self._next, time.perf_counter()))
@@ -132,6 +138,9 @@ def run_engine_phase(
     quiet_wait_s: float = 0.0,
 ) -> EnginePhase:
     """Plays ``sequence`` into a fresh engine as one conversation; ``prepare`` may adjust it first."""
+    # Timers and reminders in memory, whatever the config file or HEARKEN_ALARMS_DB says: the
+    # bench's own must not land in the user's store, nor the user's go off during a measurement.
+    settings = dataclasses.replace(settings, alarms_db=None)
     engine = build_engine(settings)
     if prepare is not None:
         prepare(engine)
@@ -207,13 +216,17 @@ def run_engine_phase(
 
 
 def _decode_rate(turns: list[EngineTurn], llm: Any) -> float | None:
-    """Generation speed inside the engine: tokens after the first / (llm_done - first token)."""
+    """Generation speed inside the engine: tokens after the first / (llm_done - first token).
+
+    Over the LLM's turns only: a skill's answer is said whole, in no time, by no LLM."""
     count = getattr(llm, "count_tokens", None)
     if count is None:
         return None
     n = 0
     secs = 0.0
     for tr in turns:
+        if tr.skill is not None:
+            continue
         t = tr.t
         text = tr.report.get("assistant_full_text") or ""
         if "llm_first_token" in t and "llm_done" in t and text:

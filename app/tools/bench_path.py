@@ -74,6 +74,12 @@ class EngineTurn:
         return self.report.get("t", {})
 
     @property
+    def skill(self) -> str | None:
+        """The name of the local skill that answered this turn (None: the LLM did)."""
+        rec = self.report.get("skill")
+        return str(rec.get("name")) if rec else None
+
+    @property
     def answered(self) -> bool:
         r = self.report
         return (
@@ -122,8 +128,8 @@ def glue_overhead(turns: list[EngineTurn], lib: Any, origin: float) -> dict[str,
     tts_calls = lib.of("tts")
     rows = []
     for tr in turns:
-        if not tr.answered:
-            continue
+        if not tr.answered or tr.skill is not None:
+            continue  # a skill's answer has no LLM call on its path to compare the glue with
         t = {k: v + origin for k, v in tr.t.items()}
         need = ("speech_end", "eot_decided", "llm_start", "first_clause", "tts_first_chunk", "first_audio")
         if not all(k in t for k in need):

@@ -10,7 +10,7 @@ from app.config import Settings
 from app.tools.bench_baseline import BASELINE_SEGMENTS, BaselineTurn
 from app.tools.bench_corpus import CorpusItem
 from app.tools.bench_engine import EnginePhase
-from app.tools.bench_path import SEGMENT_NAMES, STAGE_NAMES
+from app.tools.bench_path import SEGMENT_NAMES, STAGE_NAMES, EngineTurn
 from app.tools.bench_probe import QUIET_OTHER_PCT, machine
 from app.tools.bench_stats import pct, ratio_or_none, slope
 
@@ -27,6 +27,31 @@ def _gap(t: dict[str, float], a: str, b: str) -> float | None:
 
 def _p50(rows: list[dict[str, float]], key: str) -> float | None:
     return pct([r[key] for r in rows if r.get(key) is not None], 50)
+
+
+def skill_figures(answered: list[EngineTurn], enabled: bool = True) -> dict[str, Any]:
+    """Voice-to-voice of the turns a local skill answered against those the LLM answered.
+
+    The issue-13 bar: a skill's answer is no slower, voice to voice, than an ordinary one
+    (``ratio_p50`` <= 1).  ``names`` is the skill of each skill turn, in the order played.
+    """
+    skill = [t for t in answered if t.skill is not None]
+    llm = [t for t in answered if t.skill is None]
+
+    def v2v(turns: list[EngineTurn]) -> list[float]:
+        return [t.report["latency_ms"]["voice_to_voice"] for t in turns]
+
+    s50, l50 = pct(v2v(skill), 50), pct(v2v(llm), 50)
+    return {
+        "enabled": enabled,
+        "n": len(skill),
+        "v2v_p50_ms": s50,
+        "v2v_p95_ms": pct(v2v(skill), 95),
+        "names": [t.skill for t in skill],
+        "turns": [t.index + 1 for t in skill],
+        "llm": {"n": len(llm), "v2v_p50_ms": l50, "v2v_p95_ms": pct(v2v(llm), 95)},
+        "ratio_p50": _div(s50, l50),
+    }
 
 
 def summarize(
@@ -62,6 +87,7 @@ def summarize(
                 "heard": tr.report.get("user_text", ""),
                 "reply": tr.report.get("assistant_full_text", ""),
                 "voice_to_voice_ms": mine,
+                "skill": tr.skill,
                 "segments_ms": tr.segments(),
                 "stages_ms": {
                     **{k: (tr.report.get("latency_ms") or {}).get(k) for k in STAGE_NAMES[:5]},
@@ -94,6 +120,7 @@ def summarize(
         "voice_to_voice_ms": {"p50": p50, "p95": pct(v2v, 95)},
         "baseline_voice_to_voice_ms": {"p50": b50, "p95": pct(base_v2v, 95)},
         "ratio_p50": ratio,
+        "skills": skill_figures(answered, settings.skills),
         "stages_ms": stages,
         "vad_ms_per_frame": eng.vad_ms_per_frame,
         "stt_rtf": eng.stt_rtf,
@@ -130,6 +157,7 @@ def summarize(
             "llm_threads": settings.llm_threads,
             "stt_threads": settings.stt_threads,
             "max_reply_tokens": settings.max_reply_tokens,
+            "skills": settings.skills,
         },
         "per_turn": per_turn,
         "stamps": [t.t for t in answered],
@@ -161,7 +189,9 @@ def summarize(
 
 def soak_figures(eng: EnginePhase) -> dict[str, Any]:
     answered = [t for t in eng.turns if t.answered]
-    ft = [(t.index + 1, t.report["latency_ms"].get("llm_first_token")) for t in answered]
+    # First-token figures over the LLM's turns: a skill's "first token" is its whole answer, at once.
+    by_llm = [t for t in answered if t.skill is None]
+    ft = [(t.index + 1, t.report["latency_ms"].get("llm_first_token")) for t in by_llm]
     ft = [(i, v) for i, v in ft if v is not None]
     v2v = [(t.index + 1, t.report["latency_ms"]["voice_to_voice"]) for t in answered]
     out: dict[str, Any] = {"turns": len(eng.turns)}
@@ -180,13 +210,13 @@ def soak_figures(eng: EnginePhase) -> dict[str, Any]:
         # The literal figure compares two different questions (and turn 1 has no history); the
         # fair one compares the last ten turns with the first time the same questions were asked.
         first_seen: dict[int, tuple[int, float]] = {}  # corpus item -> (turn index, first token)
-        for t in answered:
+        for t in by_llm:
             v = t.report["latency_ms"].get("llm_first_token")
             if v is not None:
                 first_seen.setdefault(t.item, (t.index, v))
         late = [
             (t.report["latency_ms"]["llm_first_token"], first_seen[t.item][1])
-            for t in answered[-10:]
+            for t in by_llm[-10:]
             if t.item in first_seen
             and first_seen[t.item][0] != t.index
             and t.report["latency_ms"].get("llm_first_token") is not None

@@ -11,6 +11,7 @@ TARGETS = {
     "v2v_p50": 700.0,
     "v2v_p95": 1000.0,
     "ratio_p50": 0.35,
+    "skill_ratio_p50": 1.0,  # issue 13: skill answers no slower, voice to voice, than the LLM's
     "vad_ms_per_frame": 0.3,
     "overhead_pct": 5.0,
     "peak_rss_mb": 1536.0,
@@ -34,6 +35,29 @@ def _mark(value: float | None, target: float) -> str:
     return "ok" if value <= target else "!!"
 
 
+def _skill_rows(sk: dict[str, Any] | None) -> list[tuple[str, str, str, str]]:
+    """Skill answers against LLM answers, voice to voice (nothing when skills are off)."""
+    if not sk or not sk.get("enabled", True):
+        return []
+    names = ", ".join(sorted(set(sk["names"])))
+    lm = sk["llm"]
+    return [
+        (
+            f"  skill answers ({sk['n']}{': ' + names if names else ''}) p50 / p95",
+            f"{_fmt(sk['v2v_p50_ms'], ' ms')} / {_fmt(sk['v2v_p95_ms'], ' ms')}",
+            "",
+            "",
+        ),
+        (
+            f"  LLM answers ({lm['n']}) p50 / p95; skill p50 / LLM p50",
+            f"{_fmt(lm['v2v_p50_ms'], ' ms')} / {_fmt(lm['v2v_p95_ms'], ' ms')}; "
+            f"{_fmt(sk['ratio_p50'], nd=3)}",
+            "<= 1",
+            _mark(sk["ratio_p50"], TARGETS["skill_ratio_p50"]),
+        ),
+    ]
+
+
 def format_table(summary: dict[str, Any]) -> str:
     p = summary["public"]
     m = p["machine"]
@@ -54,6 +78,8 @@ def format_table(summary: dict[str, Any]) -> str:
         s = r["stages_ms"]
         heard = (r["heard"] or r["item"])[:36]
         flag = f" (+{r['extra_turns']} cut)" if r["extra_turns"] else ""
+        if r.get("skill"):
+            flag = f" [skill {r['skill']}]" + flag
         add(
             f"{r['turn']:>3} {heard:<36} {_fmt(r['voice_to_voice_ms']):>6} {_fmt(s.get('end_of_turn')):>5} "
             f"{_fmt(s.get('stt')):>5} {_fmt(s.get('llm_start')):>5} {_fmt(s.get('llm_first_token')):>6} "
@@ -69,6 +95,13 @@ def format_table(summary: dict[str, Any]) -> str:
         f"other processes used {cpu['other_processes_pct']:.0f}% of the CPUs during the engine run"
         + (f" (waited {cpu['waited_for_quiet_s']:.0f} s for quiet)" if cpu.get("waited_for_quiet_s") else "")
     )
+    cfg = summary["settings"]
+    add(
+        f"settings: skills {'on' if cfg.get('skills', True) else 'off'} (timers and reminders in memory, "
+        f"cancelled before each question); end-of-turn silence {cfg['end_of_turn_silence_ms']} ms, "
+        f"speculative pause {cfg['speculative_pause_ms']} ms, LLM threads {cfg['llm_threads']}, "
+        f"STT threads {cfg['stt_threads']}, max reply tokens {cfg['max_reply_tokens']}"
+    )
     add("")
     rows: list[tuple[str, str, str, str]] = []
     v = p["voice_to_voice_ms"]
@@ -79,6 +112,7 @@ def format_table(summary: dict[str, Any]) -> str:
     rows.append(
         ("voice-to-voice p95", _fmt(v["p95"], " ms"), "<= 1000 ms", _mark(v["p95"], TARGETS["v2v_p95"]))
     )
+    rows.extend(_skill_rows(p.get("skills")))
     q = summary["quiet"]
     rows.append(
         (

@@ -48,6 +48,7 @@ def test_json_has_exactly_the_documented_keys(bench):
         "voice_to_voice_ms",
         "baseline_voice_to_voice_ms",
         "ratio_p50",
+        "skills",
         "stages_ms",
         "vad_ms_per_frame",
         "stt_rtf",
@@ -57,6 +58,10 @@ def test_json_has_exactly_the_documented_keys(bench):
         "cold_start_s",
     }  # no "soak": fewer than 50 turns
     assert data["machine"]["cores"] >= 1 and data["machine"]["cpu"]
+    # The three questions include "Set a timer for five minutes.": a skill turn like any other.
+    sk = data["skills"]
+    assert sk["enabled"] and set(sk) >= {"n", "v2v_p50_ms", "v2v_p95_ms", "names", "llm", "ratio_p50"}
+    assert sk["n"] == len(sk["names"]) and sk["n"] + sk["llm"]["n"] == data["turns"]
 
 
 def test_figures_are_positive_and_percentiles_ordered(bench):

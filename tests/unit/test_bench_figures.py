@@ -5,7 +5,8 @@ from __future__ import annotations
 from types import SimpleNamespace
 
 from app.tools.bench_path import EngineTurn
-from app.tools.bench_summary import soak_figures
+from app.tools.bench_summary import skill_figures, soak_figures
+from app.tools.bench_table import _skill_rows
 
 
 def _turn(index: int, item: int, first_token: float) -> EngineTurn:
@@ -29,3 +30,88 @@ def test_soak_compares_the_last_turns_with_the_same_questions_asked_first():
     assert same["mean_first_time"] == round(sum(50 + 5 * q for q in range(10)) / 10, 1)
     assert out["rss_mb"]["growth_pct"] == 3.0
     assert out["drift"]["llm_first_token_ms_per_turn"] > 0
+
+
+def _answer(index: int, v2v: float, skill: str | None = None, first_token: float = 80.0) -> EngineTurn:
+    report = {
+        "latency_ms": {"voice_to_voice": v2v, "llm_first_token": 0.1 if skill else first_token},
+        "skill": {"name": skill, "args": {}, "result": {}} if skill else None,
+    }
+    return EngineTurn(index, index, report)
+
+
+def test_skill_answers_are_set_against_llm_answers():
+    turns = [
+        _answer(0, 600.0),
+        _answer(1, 640.0),
+        _answer(2, 400.0, "timer"),
+        _answer(3, 700.0),
+        _answer(4, 800.0),
+        _answer(5, 440.0, "reminder"),
+    ]
+    out = skill_figures(turns)
+    assert out["enabled"] is True
+    assert out["n"] == 2 and out["names"] == ["timer", "reminder"] and out["turns"] == [3, 6]
+    assert out["v2v_p50_ms"] == 420.0 and out["v2v_p95_ms"] == 438.0
+    assert out["llm"] == {"n": 4, "v2v_p50_ms": 670.0, "v2v_p95_ms": 785.0}
+    assert out["ratio_p50"] == round(420.0 / 670.0, 3)
+    none = skill_figures([_answer(0, 600.0)], enabled=False)
+    assert none["n"] == 0 and none["v2v_p50_ms"] is None and none["ratio_p50"] is None
+
+
+def test_table_prints_skill_and_llm_lines_with_the_skills_setting():
+    sk = skill_figures([_answer(0, 600.0), _answer(1, 400.0, "convert")])
+    lines = _skill_rows(sk)
+    assert lines[0][0] == "  skill answers (1: convert) p50 / p95" and lines[0][1] == "400 ms / 400 ms"
+    assert lines[1][1].endswith("; 0.667") and lines[1][3] == "ok"
+    assert _skill_rows({**sk, "enabled": False}) == []
+
+
+def test_soak_first_token_leaves_skill_turns_out():
+    # Every fifth turn is a skill whose "first token" is its whole answer at once: it must not
+    # pull the LLM's first-token means down.
+    turns = [_answer(i, 600.0, "timer" if i % 5 == 2 else None) for i in range(50)]
+    out = soak_figures(SimpleNamespace(turns=turns, rss_per_turn=[]))  # type: ignore[arg-type]
+    ft = out["llm_first_token_ms"]
+    assert ft["mean_first5"] == 80.0 and ft["mean_last5"] == 80.0 and ft["ratio_mean5"] == 1.0
+
+
+def test_summary_json_and_table_carry_the_skill_figures():
+    from app.config import Settings
+    from app.tools.bench_engine import EnginePhase
+    from app.tools.bench_summary import summarize
+    from app.tools.bench_table import format_table
+
+    turns = [_answer(0, 600.0), _answer(1, 420.0, "timer"), _answer(2, 700.0)]
+    for t in turns:
+        t.report.update(user_text="q", assistant_full_text="a")
+    eng = EnginePhase(
+        turns=turns,
+        missed=[],
+        report={},
+        cold_start_s=1.0,
+        peak_rss_mb=900.0,
+        ru_maxrss_mb=900.0,
+        rss_per_turn=[],
+        vad_ms_per_frame=0.1,
+        vad_lib_ms_per_frame=0.1,
+        stt_rtf=0.1,
+        tts_rtf=0.1,
+        llm_tokens_per_s=20.0,
+        llm_tokens_per_s_incl_prefill=15.0,
+        overhead={},
+        cpu={"load_start": [0.5], "load_end": [0.6], "other_processes_pct": 1.0, "own_pct": 90.0},
+        wall_s=10.0,
+    )
+    corpus = [SimpleNamespace(name=f"q{i}", source="synth") for i in range(3)]
+    summary = summarize(Settings(), corpus, eng, None)  # type: ignore[arg-type]
+    sk = summary["public"]["skills"]
+    assert sk["n"] == 1 and sk["names"] == ["timer"] and sk["llm"]["n"] == 2
+    assert sk["ratio_p50"] == round(420.0 / 650.0, 3)
+    assert [r["skill"] for r in summary["per_turn"]] == [None, "timer", None]
+    table = format_table(summary)
+    assert "settings: skills on" in table
+    assert "skill answers (1: timer) p50 / p95" in table and "LLM answers (2)" in table
+    assert "[skill timer]" in table
+    off = format_table(summarize(Settings(skills=False), corpus, eng, None))  # type: ignore[arg-type]
+    assert "settings: skills off" in off and "skill answers" not in off
