@@ -370,7 +370,7 @@ _CONVERT = (
         rf"(?P<dst>[a-z ]+?)$"
     ),
     re.compile(
-        r"^how many (?P<dst>[a-z ]+?) (?:are |is )?(?:there )?(?:in|per|to|make) (?:a |an |one )?"
+        r"^how many (?P<dst>[a-z ]+?) (?:are |is )?(?:there )?(?:in|per|to|make) (?:a |an |one |the )?"
         r"(?:(?P<n>\d+(?:\.\d+)?) )?(?P<src>[a-z ]+?)$"
     ),
     re.compile(
