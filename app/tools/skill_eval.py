@@ -1,9 +1,11 @@
 """Score the skill router on the labelled requests of :mod:`app.tools.skill_corpus`.
 
-``python -m app.tools.skill_eval [--heldout] [--spoken] [--json PATH]``
+``python -m app.tools.skill_eval [--heldout | --final] [--spoken] [--json PATH]``
 
 ``--heldout``: score the second held-out set, :mod:`app.tools.skill_corpus_heldout`, written
 after the router was tuned on the first, instead of :mod:`app.tools.skill_corpus`.
+``--final``: score the third set, :mod:`app.tools.skill_corpus_final`, written blind after the
+router was frozen, instead.
 
 Typed: every phrasing goes through ``route(text)`` as written.  An item is right when the
 name is the expected one (None: no skill, the language model answers), every checked
@@ -512,6 +514,7 @@ def skills_value_of() -> ValueOf | None:
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m app.tools.skill_eval", description=__doc__.split("\n")[0])
     p.add_argument("--heldout", action="store_true", help="the second held-out set (skill_corpus_heldout)")
+    p.add_argument("--final", action="store_true", help="the third, final blind set (skill_corpus_final)")
     p.add_argument("--spoken", action="store_true", help="also through piper, espeak-ng and Whisper")
     p.add_argument("--voices", nargs="*", choices=list(VOICES), default=list(VOICES))
     p.add_argument("--no-typed", action="store_true", help="only the spoken runs")
@@ -523,7 +526,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from app.skills import route
 
-    corpus = importlib.import_module("app.tools.skill_corpus_heldout") if args.heldout else None
+    name = "skill_corpus_heldout" if args.heldout else "skill_corpus_final" if args.final else None
+    corpus = importlib.import_module(f"app.tools.{name}") if name else None
     phrasings, honesty = (PHRASINGS, HONESTY) if corpus is None else (corpus.PHRASINGS, corpus.HONESTY)
     value_of = None if args.no_values else skills_value_of()
     if value_of is None and not args.no_values:

@@ -271,3 +271,52 @@ def test_a_router_that_answers_as_labelled_scores_full_marks(corpus: Any):
     r = evaluate(route, corpus.PHRASINGS, corpus.HONESTY, value_of=value_of)
     assert r["accuracy"] == 1.0, format_report(r)
     assert r["honesty"]["rate"] == 1.0 and r["honesty"]["topic_ok"] == r["honesty"]["n"]
+
+
+# --------------------------------------------------------------------------- the third, final set
+
+import re  # noqa: E402
+
+import app.tools.skill_corpus_final as final  # noqa: E402
+
+
+def _plain(text: str) -> str:
+    return " ".join(re.sub(r"[^\w\s]", " ", text.lower()).split())
+
+
+def test_the_final_set_is_big_enough_and_covers_every_skill():
+    requests = [p for p in final.PHRASINGS if p.expect is not None]
+    assert len(final.PHRASINGS) >= 70 and len(requests) >= 45
+    assert sum(1 for p in final.PHRASINGS if p.expect is None) >= 25
+    assert len(final.HONESTY) >= 25
+    assert {p.expect for p in requests} == set(SKILL_NAMES)
+    assert set(final.DECLINE_TOPICS) == set(heldout.DECLINE_TOPICS)
+    assert {h.topic for h in final.HONESTY} == set(final.DECLINE_TOPICS)
+    assert 20 <= len(final.SPOKEN) <= 35
+
+
+def test_the_final_set_shares_no_text_with_the_other_two():
+    def texts(corpus: Any) -> set[str]:
+        return {_plain(t.text) for t in (*corpus.PHRASINGS, *corpus.HONESTY)}
+
+    mine = texts(final)
+    assert not mine & texts(first_corpus), sorted(mine & texts(first_corpus))
+    assert not mine & texts(heldout), sorted(mine & texts(heldout))
+
+
+def test_the_final_set_has_unique_texts_speaks_only_its_own_and_scores_as_labelled():
+    assert len({_plain(t.text) for t in (*final.PHRASINGS, *final.HONESTY)}) == len(final.PHRASINGS) + len(
+        final.HONESTY
+    )
+    test_each_set_has_unique_texts_and_speaks_only_its_own(final)
+    test_a_router_that_answers_as_labelled_scores_full_marks(final)
+
+
+@pytest.mark.parametrize("item", final.PHRASINGS, ids=lambda p: p.text[:40])
+def test_each_final_phrasing_is_well_formed(item: Phrasing):
+    test_each_phrasing_is_well_formed(item)  # the first set's rules
+
+
+@pytest.mark.parametrize("case", final.HONESTY, ids=lambda h: h.text[:40])
+def test_each_final_honesty_case_is_well_formed(case: HonestyCase):
+    test_each_heldout_honesty_case_is_well_formed(case)  # the held-out set's rules
