@@ -7,7 +7,7 @@ import time
 import zlib
 from dataclasses import dataclass
 from pathlib import Path
-from typing import ClassVar, Protocol
+from typing import Any, ClassVar, Protocol
 
 import numpy as np
 
@@ -159,18 +159,28 @@ class WhisperStt:
         window = np.zeros((1, n_mels, width), dtype=np.float32)
         window[0, :, : min(frames, width)] = feats[:, :width]
         prompt = self.model.get_prompt(tok, [], without_timestamps=True, hotwords=hotwords or None)
-        res = self.model.model.generate(
-            ctranslate2.StorageView.from_array(window),
-            [prompt],
-            beam_size=self.beam_size,
-            max_length=224,
-            return_scores=True,
-            return_no_speech_prob=True,
-            suppress_blank=True,
-            suppress_tokens=[-1],
-        )[0]
-        ids = [t for t in res.sequences_ids[0] if t < tok.eot]
-        text = tok.decode(ids).strip()
+        features = ctranslate2.StorageView.from_array(window)
+
+        def generate(**extra: Any) -> tuple[Any, str]:
+            res = self.model.model.generate(
+                features,
+                [prompt],
+                beam_size=self.beam_size,
+                max_length=224,
+                return_scores=True,
+                return_no_speech_prob=True,
+                suppress_blank=True,
+                suppress_tokens=[-1],
+                **extra,
+            )[0]
+            return res, tok.decode([t for t in res.sequences_ids[0] if t < tok.eot]).strip()
+
+        res, text = generate()
+        if _compression_ratio(text) > COMPRESSION_MAX:
+            # Greedy decoding fell into a loop on real words (piper's "two and a half minutes"
+            # came out "2 1 1 1 1 1 1 1 2 minutes" and the whole request was thrown away): once
+            # more, with no trigram allowed twice.  Costs one more decode, only when it loops.
+            res, text = generate(no_repeat_ngram_size=3)
         no_speech = float(res.no_speech_prob)
         logprob = float(res.scores[0]) if res.scores else -10.0
         if text and (

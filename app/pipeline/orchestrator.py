@@ -200,6 +200,8 @@ class Orchestrator:
         for w in self.workers:
             w.start()
         self._monitor.start()
+        if self.skills is not None:  # beside the models, so no request pays for it
+            threading.Thread(target=self.skills.warm_up, name="skills-warm-up", daemon=True).start()
         threading.Thread(target=self._await_ready, name="ready-watch", daemon=True).start()
 
     def _await_ready(self) -> None:
