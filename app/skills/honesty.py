@@ -40,7 +40,7 @@ TOPICS: tuple[tuple[str, re.Pattern[str], str], ...] = tuple(
             r"|\bhow much is (?:a|an|the|one) (?!\d).*\b(?:worth|cost|today|now)\b|\bwhat(?:'s| is) .+ trading at\b"
             r"|\bhow much is (?:a |one )?(?:dollar|euro|pound|yen|bitcoin)s? (?:worth|in)\b"
             r"|\bhow much (?:is|are|does|do) (?:the |a |one )?(?:petrol|gas|fuel|diesel|gold|silver|oil|eggs|milk|bread|"
-            r"houses?|rent|an? \w+ ticket)\b"
+            r"houses?|rent|an? \w+ ticket|a (?:litre|liter|gallon|pint|kilo|pound) of \w+)\b"
             r"|\b(?:convert|change) (?:\d+ )?(?:dollars?|euros?|pounds sterling|yen|pesos?|rupees?|francs?|yuan)\b"
             r"|\b(?:dollars?|euros?|yen|pesos?|rupees?) (?:to|in) (?:dollars?|euros?|pounds?|yen|pesos?|rupees?)\b",
             "I can't look up prices or rates: I run offline, so I have no live data.",
@@ -73,7 +73,7 @@ TOPICS: tuple[tuple[str, re.Pattern[str], str], ...] = tuple(
             r" (?:my |the |to )?(?:mom|mum|dad|mother|father|wife|husband|boss|doctor|office|friend|sister|brother|"
             r"grandma|grandpa|[a-z]+'s|\d+|[a-z]+)\b"
             r"|\bany (?:new )?(?:messages|emails|texts|calls)\b|\bcheck my (?:email|inbox|messages)\b"
-            r"|\bread (?:me )?(?:my )?(?:new |latest |last )?(?:messages|emails|texts|mail|inbox)\b",
+            r"|\bread (?:me |out )?(?:my )?(?:new |latest |last )?(?:messages|emails|texts|mail|inbox)\b",
             "I can't send messages or make calls, but I can remind you to.",
         ),
         (
@@ -118,7 +118,7 @@ TOPICS: tuple[tuple[str, re.Pattern[str], str], ...] = tuple(
         ),
         (
             "location",
-            r"\bwhere am i\b|\b(?:near|nearby|closest|nearest) (?:me|here)\b|\bnearest\b|\bnear me\b|\bmy location\b",
+            r"\bwhere am i\b|\bwhich (?:town|city|country|street|place) am i in\b|\b(?:near|nearby|closest|nearest) (?:me|here)\b|\bnearest\b|\bnear me\b|\bmy location\b",
             "I don't know where you are: I run offline, with no location.",
         ),
     )
@@ -132,7 +132,9 @@ _ABOUT = re.compile(
     r"^(?:how (?:do|does|did|can|could|should|would) (?!i get to\b)|why |what(?:'s| is| are) the difference|explain"
     r"|what (?:is|are) (?:a|an) (?!\w+ (?:price|score)s?\b)|what does \w+ mean|(?:help me |how to )(?:write|draft|word)"
     r"|(?:can you |could you )?help me (?:write|draft|word|phrase)|write (?:me )?(?:a|an) |tell me about the history"
-    r"|what is the history|who invented)"
+    r"|what is the history|who invented|is \w+ the same (?:thing )?as|what should i (?:say|write)|"
+    r"what(?:'s| is) a (?:nice|good|kind) (?:message|text|thing) to)"
+    r"|\b(?:message|note|text) to write\b"
     r"|\b(?:why|any tips|tips|advice|how can i|how do i)\b"
     r"|\b(?:in|of|from) (?:1[5-9]\d\d|20[01]\d|202[0-5])\b"  # a year that is history, not live
 )

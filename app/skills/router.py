@@ -42,7 +42,7 @@ class SkillCall:
 _LEAD = re.compile(
     r"^(?:(?:hey|hi|ok|okay|um+|uh+|er+|so|well|oh|and|alright|right|hello|yo)\b|hearken|harken|harkin|"
     r"(?:can|could|would|will) you(?: please)?(?: just)?|please|just|quick question|i (?:want|need|'d like|would like)"
-    r" you to|i wonder|do you know|tell me|let me know|can i ask|i'd like to know|i want to know|i need to know|"
+    r" you to|i wonder|do you (?:happen to )?know|tell me|let me know|can i ask|i'd like to know|i want to know|i need to know|"
     r"excuse me|sorry|never mind|nevermind|actually|one more thing|also|quick (?:one|1)|a quick (?:one|1)|question|sorry to bother you)\b[\s,]*"
 )
 _TAIL = re.compile(
@@ -197,7 +197,7 @@ _REMIND = (
 )
 _LIST = re.compile(
     r"^(?:what|which)(?: are| is)? (?:my |the |all my |all the )?(?:reminders?|alarms?)(?: (?:do i have|are set|"
-    r"have i set|for today|for tomorrow|today|tomorrow))?$|^(?:list|show|read|tell me|give me)(?: me)?"
+    r"have i set|have i got|i have|i've got|for today|for tomorrow|today|tomorrow))?$|^(?:list|show|read|tell me|give me)(?: me)?"
     r" (?:all )?(?:my |the )?(?:reminders|alarms)(?: for today| for tomorrow)?$|^(?:do i have|are there|have i set|"
     r"did i set|is there) (?:any |an? )?(?:reminders?|alarms?)(?: set| for today| for tomorrow| today| tomorrow)?$"
     r"|^(?:what|when) (?:is|'s) my (?:next )?(?:reminder|alarm)$|^what did i ask you to remind me(?: about| of)?$"
@@ -278,6 +278,12 @@ def resolve_when(when: str, now: datetime) -> tuple[datetime, float | None] | No
 def _reminder(t: str, now: datetime) -> SkillCall | None:
     if _LIST.match(t):
         return SkillCall("reminder.list", {})
+    dont = re.match(
+        r"^(?:don't|do not|no need to) remind me (?:to |about )?(?P<what>.+?)(?: anymore| any more| after all)?$",
+        t,
+    )
+    if dont:
+        return SkillCall("reminder.cancel", {"what": dont.group("what"), "all": False})
     if re.search(r"\b(?:reminders?|alarms?)\b", t) and _CANCEL.search(t) and len(t.split()) <= 12:
         every = bool(re.search(r"\b(?:all|every|reminders|alarms)\b", t))
         m = re.search(r"\b(?:reminder|alarm) (?:to|about|for) (.+)$", t) or re.search(
@@ -312,7 +318,7 @@ _TIME = re.compile(
     r"^(?:what(?:'s| is) the (?:current |exact |local )?time|what time is it|what time it is"
     r"|(?:the )?(?:current |exact |local )?time|what(?:'s| is) the time right now|(?:have )?you got the time"
     r"|got the time|what time do you have|what(?:'s| is) the clock say|what does the clock say|what hour is it"
-    r"|how much is the clock|how late is it|what's the hour)(?: now| right now| please| at the moment)?"
+    r"|how much is the clock|how late is it|what's the hour|whats the time|time check|what time have you got)(?: now| right now| please| at the moment)?"
     r"(?: (?:in|over in|for|over) (?P<place>[a-z ]+?))?(?: now| right now| at the moment| currently)?$"
 )
 _DATE = re.compile(
@@ -330,7 +336,8 @@ _DATE = re.compile(
 # order ("today is which day", "yesterday was what date", "is today the 14th or the 15th").
 _DATE_WORDS = frozenset(
     "what which is was will be the a date day days of week month year today tomorrow yesterday it we have "
-    "today's tomorrow's after before tell me please do you know 's what's is it's or on number".split()
+    "today's tomorrow's yesterday's after before tell me please do you know 's what's is it's or on number "
+    "again going in from now days weeks".split()
 )
 _ORDINAL = re.compile(r"^\d+(?:st|nd|rd|th)$|^\d+$")
 
@@ -341,7 +348,10 @@ def _date_words(t: str) -> bool:
         len(ws) <= 12
         and bool({"date", "day", "month"} & set(ws))
         and bool({"what", "which", "is", "was"} & set(ws))
-        and bool({"today", "tomorrow", "yesterday", "it", "we", "today's", "tomorrow's"} & set(ws))
+        and bool(
+            {"today", "tomorrow", "yesterday", "it", "we", "today's", "tomorrow's", "yesterday's", "days"}
+            & set(ws)
+        )
         and all(w in _DATE_WORDS or _ORDINAL.match(w) for w in ws)
     )
 
@@ -352,7 +362,13 @@ def _clock(t: str) -> SkillCall | None:
         place = (m.group("place") or "").strip() or None
         return SkillCall("time", {"place": place})
     if _DATE.match(t) or _date_words(t):
-        offset = 2 if "day after tomorrow" in t else 1 if "tomorrow" in t else -1 if "yesterday" in t else 0
+        ahead = re.search(r"\bin (\d+) (days?|weeks?)\b", t)
+        if ahead:
+            offset = int(ahead.group(1)) * (7 if ahead.group(2).startswith("week") else 1)
+        else:
+            offset = (
+                2 if "day after tomorrow" in t else 1 if "tomorrow" in t else -1 if "yesterday" in t else 0
+            )
         return SkillCall("date", {"day_offset": offset})
     return None
 
@@ -420,7 +436,8 @@ _CAPABILITIES = re.compile(
     r"|what do you do|help|help me|what are your (?:skills|features|abilities|capabilities)|what skills do you have"
     r"|how can you help(?: me)?|what (?:kind|kinds|sort|sorts) of (?:things|stuff|tasks) (?:can|do) you (?:do|help(?: me)?"
     r" with|handle)|what (?:things|stuff) can you do|what are you capable of|what can i ask you(?: to do)?"
-    r"|what can i say|who are you and what can you do|what do you know how to do|what are you good (?:at|for))$"
+    r"|what can i say|what (?:sort|kind|kinds|sorts) of (?:things|stuff|questions) can i ask(?: you)?"
+    r"|what are you able to help(?: me)? with|who are you and what can you do|what do you know how to do|what are you good (?:at|for))$"
 )
 _NEW_HERE = re.compile(r"^(?:i'm|i am) new(?: here| to this)? ")
 
