@@ -1,9 +1,9 @@
 """The intent matcher in front of the LLM: which skill, if any, a request is for.
 
-Chosen over the LLM's own tool calling by measurement (docs/skills.md): on the labelled set it
-is right more often, never fires on ordinary talk it was not meant for, and costs well under a
-millisecond, where a tool-calling prompt costs the 0.5B model hundreds of milliseconds on every
-turn.  Patterns are anchored on the whole request (after fillers like "hey, could you" and
+Chosen over the LLM's own tool calling and a grammar-constrained classifier by measurement
+(docs/skills.md): on blind sets it is right about twice as often (87 % against 40 % and 30 %),
+declines what it must where they declined nothing, and costs a tenth of a millisecond where
+writing a tool call took the 0.5B model about 2 s (and the tool list adds 954 prompt tokens).  Patterns are anchored on the whole request (after fillers like "hey, could you" and
 "please" are dropped), so a sentence that merely contains "time" or "timer" stays the LLM's.
 """
 
