@@ -25,6 +25,7 @@ pytestmark = pytest.mark.integration
 
 REQUESTS = {
     "time": "What time is it?",
+    "date": "What's the date today?",
     "sum": "What is twelve times thirteen?",
     "lamp": "Turn on the lamp.",
     "timer": "Set a timer for three seconds.",
@@ -72,18 +73,23 @@ def heard(engine, stt: WhisperStt, turn: dict) -> str:
     return words(stt.transcribe(resample(audio, engine.playback.sample_rate, SAMPLE_RATE)).text)
 
 
-def test_asked_aloud_the_time_a_sum_a_lamp_and_a_timer_that_goes_off(tmp_path, asked, stt):
+def test_asked_aloud_the_time_the_date_a_sum_a_lamp_and_a_timer_that_goes_off(tmp_path, asked, stt):
     settings = Settings(alarms_db=str(tmp_path / "alarms.sqlite3"), clock="12h")
     wait = np.zeros(6 * SAMPLE_RATE, np.float32)  # the microphone stays open while the timer runs
     before = datetime.now().astimezone()
-    report, engine = converse(settings, [asked["time"], asked["sum"], asked["lamp"], asked["timer"], wait])
+    audios = [asked["time"], asked["date"], asked["sum"], asked["lamp"], asked["timer"], wait]
+    report, engine = converse(settings, audios)
     turns = [t for t in report["turns"] if not t["dropped"]]
     by_skill = {t["skill"]["name"]: t for t in turns if t["skill"]}
-    assert set(by_skill) >= {"time", "calculate", "decline", "timer.set"}, [t["user_text"] for t in turns]
+    assert set(by_skill) >= {"time", "date", "calculate", "decline", "timer.set"}, [
+        t["user_text"] for t in turns
+    ]
 
     said_time = datetime.fromisoformat(by_skill["time"]["skill"]["result"]["time"])
     assert abs((said_time - before).total_seconds()) < 120
     assert by_skill["time"]["assistant_text"].startswith("It's ")
+    assert by_skill["date"]["skill"]["result"]["date"] == before.date().isoformat()
+    assert before.strftime("%A").lower() in heard(engine, stt, by_skill["date"])
     assert "156" in heard(engine, stt, by_skill["calculate"])
     lamp = by_skill["decline"]
     assert lamp["skill"]["args"] == {"topic": "devices"} and "can't" in lamp["assistant_text"]
