@@ -8,7 +8,6 @@ speculative answer that the user talked over).  ``due()`` hands out what has gon
 from __future__ import annotations
 
 import logging
-import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -21,7 +20,7 @@ from app.skills import calc, clock
 from app.skills.alarms import AlarmBook, AlarmStore
 from app.skills.honesty import TOPICS
 from app.skills.router import SkillCall, route
-from app.skills.spoken import normalize, say_duration, say_number
+from app.skills.spoken import say_duration, say_number
 
 log = logging.getLogger(__name__)
 
@@ -135,11 +134,6 @@ class Skills:
         day = clock.local_day(self.now(), offset)
         verb = "was" if offset < 0 else "is"
         said = f"{clock.day_name(offset)} {verb} {clock.say_date(day)}"
-        if offset == 0 and re.search(
-            r"\bis it (?:monday|tuesday|wednesday|thursday|friday|saturday|sunday)\b",
-            call.args.get("question", ""),
-        ):
-            said = f"It's {clock.say_date(day)}"
         return SkillAnswer(call, f"{said}.", {"date": day.date().isoformat(), "weekday": day.strftime("%A")})
 
     def _timer_set(self, call: SkillCall) -> SkillAnswer:
@@ -198,8 +192,14 @@ class Skills:
                 f"You have no {noun}s to cancel." if not label else f"I can't find a {noun} for {label}.",
                 {"cancelled": []},
             )
-        if len(found) > 1 and not every and not label:
-            found = found[:1] if kind == "timer" and len(self.book.pending(kind)) == 1 else found
+        if len(found) > 1 and not every:
+            # "cancel the timer" with several running: cancelling a guess would be worse than asking
+            names = ", ".join(a.label or f"the {say_duration(a.duration or 0)} one" for a in found[:3])
+            return SkillAnswer(
+                call,
+                f"You have {len(found)} {noun}s: {names}. Say which one, or all of them.",
+                {"cancelled": [], "ambiguous": [a.id for a in found]},
+            )
         ids = [a.id for a in found]
 
         def commit() -> None:
@@ -326,7 +326,3 @@ class Skills:
             text = f"While I was closed, a reminder came due at {at}: {what or 'no message'}."
         return text
 
-
-def understands(text: str) -> bool:
-    """Whether some skill takes this request (for tools that only need the yes/no)."""
-    return route(normalize(text)) is not None

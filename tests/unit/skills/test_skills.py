@@ -123,6 +123,9 @@ def test_cancel_one_or_all_timers():
     assert cancel.text == "OK, I've cancelled the egg timer."
     cancel.commit()
     assert sorted(a.label for a in sk.alarms()) == ["", "tea"]
+    unclear = sk.answer("cancel the timer")  # two are running: ask, don't guess
+    assert unclear.text == "You have 2 timers: tea, the 1 hour one. Say which one, or all of them."
+    assert unclear.commit is None
     every = sk.answer("cancel all timers")
     every.commit()
     assert sk.alarms() == ()
