@@ -313,6 +313,21 @@ def cmd_ask(args: argparse.Namespace) -> int:
     from app.engines import registry
 
     settings = settings_from_args(args)
+    if settings.skills:  # the same skills as a spoken turn: a typed "what time is it?" gets the true time
+        from app.engine import make_skills
+        from app.history import default_path
+
+        if settings.alarms_db is None:  # the window's store: its running app makes the timer go off
+            settings.alarms_db = str(default_path())
+        skills = make_skills(settings)
+        answer = skills.answer(args.text) if skills is not None else None
+        if answer is not None:
+            print(answer.text)
+            if answer.commit is not None:
+                answer.commit()
+                print(f"(kept in {settings.alarms_db}: it goes off while Hearken's window is open)")
+            log.info("answered by the %s skill", answer.call.name)
+            return EXIT_OK
     llm = registry.build("llm", settings)
     messages = [{"role": "system", "content": settings.system_prompt}, {"role": "user", "content": args.text}]
     t0 = time.perf_counter()

@@ -148,6 +148,7 @@ class Orchestrator:
         self._alerts: list[AlarmFired] = []  # fired, waiting for a quiet moment to be said
         self._next_alert = ALERT_TURN_BASE
         self._alarm_check_at = 0.0
+        self._shown_alarms: tuple[Any, ...] = ()  # what the window was last told
         self.factories = factories
         self.playback = playback
         self.emotion = factories.emotion
@@ -761,7 +762,8 @@ class Orchestrator:
 
     def _alarms_changed(self) -> None:
         if self.skills is not None:
-            self.ui(AlarmsChanged(self.skills.alarms()))
+            self._shown_alarms = self.skills.alarms()
+            self.ui(AlarmsChanged(self._shown_alarms))
 
     def _tick_alarms(self) -> None:
         """On the playback-events thread, every ``ALARM_CHECK_S``: what fell due is announced
@@ -780,6 +782,7 @@ class Orchestrator:
             self.ui(alarm)
         if fired:
             self._alerts.extend(fired)
+        if fired or self.skills.alarms() != self._shown_alarms:  # also one set by `hearken ask`
             self._alarms_changed()
         if (
             self._alerts

@@ -49,6 +49,23 @@ def test_ask_streams_an_answer():
     assert "paris" in res.stdout.lower()
 
 
+def test_ask_answers_with_the_skills_first():
+    """Typed, as spoken: the sum is exact and the timer is kept where the window will make it go off."""
+    from app.history import default_path
+    from app.skills import AlarmStore
+
+    res = run_cli("ask", "What is twelve times thirteen?")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.strip() == "That is 156."
+    res = run_cli("ask", "Set a tea timer for four minutes.")
+    assert res.returncode == 0, res.stderr
+    assert res.stdout.startswith("OK, tea timer set for 4 minutes.")
+    store = AlarmStore(default_path())
+    tea = [a for a in store.pending() if a.label == "tea"]
+    assert len(tea) == 1 and tea[0].duration == 240
+    store.close_alarm(tea[0].id, "cancelled")
+
+
 def test_models_lists_every_role_verified():
     res = run_cli("models", "--json")
     assert res.returncode == 0, res.stderr
