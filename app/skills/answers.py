@@ -325,4 +325,3 @@ class Skills:
             at = clock.say_time(self._at(alarm.due), clock_24h=self.clock_24h)
             text = f"While I was closed, a reminder came due at {at}: {what or 'no message'}."
         return text
-

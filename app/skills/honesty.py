@@ -140,9 +140,24 @@ _ABOUT = re.compile(
 )
 
 
+# A request or a question starts like one; a statement that mentions rain ("Thunderstorms could
+# produce large hail..." - the selftest's recording) is conversation, not a weather request.
+_ASKS = re.compile(
+    r"^(?:what|what's|whats|how|how's|when|where|who|who's|which|whose|why|will|would|is|isn't|are|was|were|do|"
+    r"does|did|can|could|should|shall|may|tell|give|check|show|find|get|turn|switch|shut|power|put|set|play|"
+    r"pause|skip|resume|read|send|write|text|call|phone|ring|dial|email|e-mail|message|whatsapp|open|search|"
+    r"google|look|browse|download|book|order|buy|purchase|reserve|rent|dim|brighten|lock|unlock|close|start|"
+    r"stop|make|any|navigate|directions|volume|next|previous|i need|i want|i'd like|let me|let's|convert|change|"
+    r"track|reply|respond|add|have|has|remind|the (?:weather|forecast|news|headlines|score|traffic|price|latest)|"
+    r"weather|forecast|news|headlines|traffic|score|scores|latest|current|today's|tonight's|tomorrow's)\b"
+)
+
+
 def cannot(text: str) -> tuple[str, str] | None:
     """(topic, reply) if normalized ``text`` asks for something Hearken cannot know or do."""
     if _ABOUT.search(text) or len(text.split()) > 16:  # a story or a question about the topic
+        return None
+    if not _ASKS.match(text):
         return None
     for topic, pattern, reply in TOPICS:
         if pattern.search(text):

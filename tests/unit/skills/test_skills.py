@@ -166,6 +166,8 @@ def test_reminders_resolve_clock_times_and_survive_a_restart(tmp_path):
         "my timer app is broken, any advice?",
         "Tell me a joke",
         "play a game with me",
+        "Thunderstorms could produce large hail, isolated tornadoes and heavy rain.",  # a statement
+        "I have to call my mom later",
     ],
 )
 def test_ordinary_talk_is_left_to_the_llm(text):
