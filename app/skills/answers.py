@@ -116,15 +116,16 @@ class Skills:
         place = call.args.get("place")
         now = self.now()
         if place:
-            zone = clock.zone_for(place)
-            if zone is None:
+            found = clock.zone_for(place)
+            if found is None:
                 return SkillAnswer(
                     call, f"I don't know the time zone of {place}.", {"error": "unknown place"}
                 )
+            zone, named = found
             there = now.astimezone(zone)
             said = clock.say_time(there, clock_24h=self.clock_24h)
             return SkillAnswer(
-                call, f"In {place.title()} it's {said}.", {"time": there.isoformat(timespec="minutes")}
+                call, f"In {named.title()} it's {said}.", {"time": there.isoformat(timespec="minutes")}
             )
         said = clock.say_time(now, clock_24h=self.clock_24h)
         return SkillAnswer(call, f"It's {said}.", {"time": now.isoformat(timespec="minutes")})

@@ -63,6 +63,8 @@ def say_time(now: datetime, *, clock_24h: bool = False) -> str:
         amount = f"{words(left)}{unit}"
     if rel == "to" and hour in (0, 12):
         return f"{amount} to {'midnight' if hour == 0 else 'noon'}"
+    if hour == 0:
+        return f"{amount} past midnight"
     return f"{amount} {rel} {words(_hour12(hour))} {_part_of_day(hour)}"
 
 
@@ -119,14 +121,17 @@ def _zones_by_city() -> dict[str, str]:
     return zones
 
 
-def zone_for(place: str) -> tzinfo | None:
-    """The time zone of a city or country named in a request ("tokyo", "new york"), else None."""
+def zone_for(place: str) -> tuple[tzinfo, str] | None:
+    """The time zone of a city or country named in a request ("tokyo", "new york"), with the
+    words that named it; else None."""
     words = re.sub(r"\s+", " ", place.lower().strip()).split()
     zones = _zones_by_city()
-    for n in range(len(words), 0, -1):  # "sydney australia", "london at the moment": the longest known head
-        name = zones.get(" ".join(words[:n]))
-        if name:
-            return ZoneInfo(name)
+    for n in range(len(words), 0, -1):  # "sydney australia", "there in paris": the longest known name
+        for start in range(len(words) - n + 1):
+            said = " ".join(words[start : start + n])
+            name = zones.get(said)
+            if name:
+                return ZoneInfo(name), said
     return None
 
 

@@ -360,6 +360,8 @@ def _clock(t: str) -> SkillCall | None:
     m = _TIME.match(t)
     if m:
         place = (m.group("place") or "").strip() or None
+        if place in ("you", "me", "us", "here", "there", "my place", "this place"):
+            place = None  # "what time is it for you": the local time
         return SkillCall("time", {"place": place})
     if _DATE.match(t) or _date_words(t):
         ahead = re.search(r"\bin (\d+) (days?|weeks?)\b", t)

@@ -93,6 +93,8 @@ def test_the_measured_failures_get_true_answers():
     assert weather.call.name == "decline" and "weather" in weather.text
     assert sk.answer("What is twelve times thirteen?").result["value"] == 156
     assert sk.answer("convert 5 miles to kilometers").result["value"] == pytest.approx(8.04672)
+    assert sk.answer("what time is it over there in Tokyo?").text == ("In Tokyo it's twenty past midnight.")
+    assert sk.answer("what time is it for you").text == "It's twenty past four in the afternoon."
     assert sk.answer("What is the capital of France?") is None
     assert sk.answer("How old is the Brooklyn Bridge?") is None  # the LLM's (a knowledge question)
 
