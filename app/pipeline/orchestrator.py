@@ -774,6 +774,13 @@ class Orchestrator:
         if now < self._alarm_check_at:
             return
         self._alarm_check_at = now + ALARM_CHECK_S
+        try:
+            self._check_alarms()
+        except Exception:  # noqa: BLE001 - this thread also carries playback's events: never let it die
+            log.exception("checking the alarms failed")
+
+    def _check_alarms(self) -> None:
+        assert self.skills is not None
         fired = self.skills.due()
         for alarm in fired:
             log.info(

@@ -103,3 +103,18 @@ def test_cancelling_from_the_window(running):  # noqa: F811
     orch.cancel_alarm(timer.id)
     assert orch.alarms() == ()
     assert any(isinstance(e, AlarmsChanged) and e.alarms == () for e in events(orch))
+
+
+def test_a_broken_alarm_store_never_stops_the_answers(running):  # noqa: F811
+    """The alarms are checked on the thread that carries playback's events: a failing store is
+    logged and the turns still play."""
+
+    class BrokenSkills(Skills):
+        def due(self):
+            raise RuntimeError("database is locked")
+
+    skills = BrokenSkills(clock_fn=FakeClock(datetime(2026, 12, 2, 9, 0, tzinfo=TZ)), tz=TZ, clock_24h=False)
+    orch = running(make_orchestrator(skills=skills))
+    feed(orch, np.concatenate([silence(0.3), speech(1.0), silence(1.5)]))
+    wait_for(lambda: orch.finished, 10)
+    assert orch.finished[0]["assistant_text"].startswith("Paris")
