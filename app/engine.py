@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from app.audio.playback import PlaybackBuffer
+from app.audio.sounds import load_sound
 from app.config import Settings
 from app.models import ResolvedModel, resolve
 from app.pipeline.orchestrator import EngineFactories, Orchestrator
@@ -57,15 +58,9 @@ def build_engine(settings: Settings, *, output_rate: int | None = None, record: 
     rate = output_rate or settings.output_rate or models["tts"].sample_rate or 22050
     playback = PlaybackBuffer(rate, record=record)
     orch = Orchestrator(
-        settings, make_factories(settings, models), playback, skills=make_skills(settings), sound=_sound
+        settings, make_factories(settings, models), playback, skills=make_skills(settings), sound=load_sound
     )
     return Engine(orch, playback, models)
-
-
-def _sound(name: str, sample_rate: int) -> Any:
-    from app.audio.sounds import load_sound
-
-    return load_sound(name, sample_rate)
 
 
 def make_skills(settings: Settings) -> Skills | None:

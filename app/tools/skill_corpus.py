@@ -25,20 +25,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-SKILL_NAMES: tuple[str, ...] = (
-    "time",
-    "date",
-    "timer.set",
-    "timer.remaining",
-    "timer.cancel",
-    "reminder.set",
-    "reminder.list",
-    "reminder.cancel",
-    "calculate",
-    "convert",
-    "capabilities",
-    "decline",
-)
+from app.skills.router import NAMES
+
+SKILL_NAMES: tuple[str, ...] = NAMES  # the router's names are the labels' names
 
 DECLINE_TOPICS: tuple[str, ...] = (
     "weather",

@@ -13,9 +13,8 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from PySide6.QtCore import QByteArray, QRectF, QSize, Qt, QTimer, Signal
-from PySide6.QtGui import QIcon, QImage, QPainter, QPixmap
-from PySide6.QtSvg import QSvgRenderer
+from PySide6.QtCore import QSize, Qt, QTimer, Signal
+from PySide6.QtGui import QIcon, QPixmap
 from PySide6.QtWidgets import (
     QApplication,
     QFrame,
@@ -30,6 +29,7 @@ from PySide6.QtWidgets import (
 
 from app.messages import Alarm
 from app.ui import theme
+from app.ui.icons import render_svg
 from app.ui.labels import muted_label, section_title
 
 EMPTY_HINT = "Say “set a timer for five minutes” or “remind me at six to call Sam”."
@@ -68,14 +68,7 @@ def _glyph(name: str, color: str, size: int) -> QPixmap:
         '<svg xmlns="http://www.w3.org/2000/svg" width="24" height="24" viewBox="0 0 24 24">'
         f"{_GLYPHS[name].replace('{c}', color)}</svg>"
     )
-    renderer = QSvgRenderer(QByteArray(svg.encode()))
-    image = QImage(QSize(size, size), QImage.Format.Format_ARGB32_Premultiplied)
-    image.fill(Qt.GlobalColor.transparent)
-    painter = QPainter(image)
-    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-    renderer.render(painter, QRectF(0, 0, size, size))
-    painter.end()
-    return QPixmap.fromImage(image)
+    return render_svg(svg.encode(), size)
 
 
 def _glyph_icon(name: str, color: str) -> QIcon:

@@ -59,7 +59,8 @@ def svg_text(name: str, color: str) -> str:
     return f'<svg xmlns="http://www.w3.org/2000/svg" width="24" height="24" viewBox="0 0 24 24">{body}</svg>'
 
 
-def _render(svg: bytes, size: int) -> QPixmap:
+def render_svg(svg: bytes, size: int) -> QPixmap:
+    """An SVG drawn antialiased on a transparent square of ``size`` pixels."""
     renderer = QSvgRenderer(QByteArray(svg))
     image = QImage(QSize(size, size), QImage.Format.Format_ARGB32_Premultiplied)
     image.fill(Qt.GlobalColor.transparent)
@@ -76,7 +77,7 @@ def icon(name: str, color: str) -> QIcon:
     svg = svg_text(name, color).encode()
     ico = QIcon()
     for size in (24, 48, 96):
-        ico.addPixmap(_render(svg, size))
+        ico.addPixmap(render_svg(svg, size))
     return ico
 
 
@@ -94,11 +95,11 @@ def app_icon() -> QIcon:
         log.warning("app icon missing at %s", path)
         return ico
     for size in (16, 24, 32, 48, 64, 128, 256):
-        ico.addPixmap(_render(data, size))
+        ico.addPixmap(render_svg(data, size))
     return ico
 
 
 def write_app_png(out: Path, size: int = 256) -> Path:
     """Render the app icon to a PNG (for packaging and platforms without SVG icons)."""
-    _render(app_icon_path().read_bytes(), size).save(str(out), "PNG")
+    render_svg(app_icon_path().read_bytes(), size).save(str(out), "PNG")
     return out

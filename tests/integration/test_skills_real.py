@@ -15,10 +15,9 @@ from app.config import Settings
 from app.engine import build_engine
 from app.engines.stt import WhisperStt
 from app.engines.tts import PiperTts
-from app.filemode import FeedPlan, FilesLink
+from app.filemode import run_files
 from app.messages import SAMPLE_RATE
 from app.models import resolve
-from app.session import Session
 from app.skills import AlarmStore
 
 pytestmark = pytest.mark.integration
@@ -56,14 +55,7 @@ def words(text: str) -> str:
 
 def converse(settings: Settings, audios: list[np.ndarray]) -> tuple[dict, object]:
     engine = build_engine(settings, record=True)
-    link = FilesLink(FeedPlan(audios, realtime=True))
-    session = Session(engine, link)
-    try:
-        session.open()
-        link.run()
-    finally:
-        session.stop()
-    return session.report(), engine
+    return run_files(engine, audios, realtime=True), engine
 
 
 def heard(engine, stt: WhisperStt, turn: dict) -> str:
