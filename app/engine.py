@@ -10,7 +10,7 @@ from typing import Any
 from app.audio.playback import PlaybackBuffer
 from app.audio.sounds import load_sound
 from app.config import Settings
-from app.models import ResolvedModel, resolve
+from app.models import ModelError, ResolvedModel, resolve
 from app.pipeline.orchestrator import EngineFactories, Orchestrator
 from app.skills import AlarmStore, Skills
 
@@ -48,6 +48,7 @@ def make_factories(settings: Settings, models: dict[str, ResolvedModel]) -> Engi
         tts=lambda: registry.build("tts", settings, models["tts"]),
         emotion=emotion,
         turn=lambda: registry.build("turn", settings, models["turn"]),
+        wake=(lambda: registry.build("wake", settings, models["wake"])) if "wake" in models else None,
     )
 
 
@@ -55,12 +56,27 @@ def build_engine(settings: Settings, *, output_rate: int | None = None, record: 
     """Resolve models (raises ``ModelError`` with one clear line) and wire the pipeline; nothing starts yet."""
     roles = ["vad", "stt", "tts", "turn"] + ([] if settings.llm_server_url else ["llm"])
     models = {role: resolve(role, settings) for role in roles}
+    wake = _wake_model(settings)
+    if wake is not None:
+        models["wake"] = wake
     rate = output_rate or settings.output_rate or models["tts"].sample_rate or 22050
     playback = PlaybackBuffer(rate, record=record)
     orch = Orchestrator(
         settings, make_factories(settings, models), playback, skills=make_skills(settings), sound=load_sound
     )
     return Engine(orch, playback, models)
+
+
+def _wake_model(settings: Settings) -> ResolvedModel | None:
+    """The wake word model: a user's choice must resolve (one clear line if not); the default one
+    is optional, since only wake word mode needs it (the mode then says it is missing)."""
+    if settings.wake_model:
+        return resolve("wake", settings)
+    try:
+        return resolve("wake", settings)
+    except ModelError as exc:
+        log.warning("no wake word model: %s", exc)
+        return None
 
 
 def make_skills(settings: Settings) -> Skills | None:

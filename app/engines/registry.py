@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from app.engines.capabilities import NONE, Capability
-from app.models.formats import CTRANSLATE2, GGUF, ONNX, PIPER_VOICE, ModelFormat
+from app.models.formats import CTRANSLATE2, GGUF, MICRO_WAKEWORD, ONNX, PIPER_VOICE, ModelFormat
 
 if TYPE_CHECKING:
     from app.config import Settings
@@ -39,7 +39,7 @@ class Role(str, Enum):
     TTS = "tts"  # text to speech
     EMOTION = "emotion"  # tags the user's voice and words with an emotion
     TURN = "turn"  # end-of-turn model: the probability that the speaker has finished
-    WAKE = "wake"  # wake word (no engine yet: docs/engines.md sketches microWakeWord)
+    WAKE = "wake"  # wake word: the probability that its phrase just ended
 
     def __str__(self) -> str:
         return self.value
@@ -206,6 +206,17 @@ def _smart_turn_args(model: ModelFiles | None, settings: Settings) -> Arguments:
     return (_model(model).path,), {"threads": 1}  # ~0.1 s a call; it runs at a pause, beside Whisper
 
 
+def _micro_wakeword() -> type:
+    from app.engines.wake import MicroWakeWordDetector
+
+    return MicroWakeWordDetector
+
+
+def _micro_wakeword_args(model: ModelFiles | None, settings: Settings) -> Arguments:
+    files = _model(model)
+    return (files.path, files.config_path), {}
+
+
 def _no_arguments(model: ModelFiles | None, settings: Settings) -> Arguments:
     return (), {}
 
@@ -258,6 +269,7 @@ SPECS: tuple[EngineSpec, ...] = (
         formats=(ONNX,),
         capabilities=frozenset({Capability.WARM_UP}),
     ),
+    EngineSpec("micro-wakeword", Role.WAKE, _micro_wakeword, _micro_wakeword_args, formats=(MICRO_WAKEWORD,)),
 )
 
 

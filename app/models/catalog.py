@@ -21,7 +21,7 @@ from app import paths
 
 log = logging.getLogger(__name__)
 
-ROLES: tuple[str, ...] = ("vad", "stt", "llm", "tts", "turn")
+ROLES: tuple[str, ...] = ("vad", "stt", "llm", "tts", "turn", "wake")
 PROFILES: tuple[str, ...] = ("fast", "quality")
 KINDS: tuple[str, ...] = ("file", "dir")
 ROLE_NAMES: dict[str, str] = {
@@ -30,6 +30,7 @@ ROLE_NAMES: dict[str, str] = {
     "llm": "language model",
     "tts": "voice",
     "turn": "end-of-turn model",
+    "wake": "wake word",
 }
 
 

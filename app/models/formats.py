@@ -141,3 +141,13 @@ PIPER_VOICE = ModelFormat(
         sample_rate_at=("audio", "sample_rate"),
     ),
 )
+MICRO_WAKEWORD = ModelFormat(
+    "micro-wakeword",
+    "microWakeWord model",
+    suffix=".tflite",
+    config=Companion(
+        "{stem}.json",
+        "a microWakeWord model needs its JSON config (wake phrase, cutoff) next to it, named {stem}.json",
+        "microWakeWord config",
+    ),
+)

@@ -2,8 +2,9 @@
 
 Order of precedence for a role:
 
-1. the user's override path from settings (``vad_model``, ``stt_model``, ``llm_model``,
-   ``tts_voice``, ``turn_model``), which must have one of the formats its engine loads
+1. the user's override from settings (``vad_model``, ``stt_model``, ``llm_model``,
+   ``tts_voice``, ``turn_model``, ``wake_model``): a catalog id of that role ("alexa"), or a path
+   that must have one of the formats its engine loads
    (:mod:`app.models.formats`; the engine's spec says which);
 2. a pre-assembled copy bundled with the app in ``<resources>/models/<id>/`` (frozen builds);
 3. the pip packages named by the catalog entry for the active profile.  Single-file
@@ -41,7 +42,16 @@ from app.models.catalog import (
     load_catalog,
     reinstall_hint,
 )
-from app.models.formats import CTRANSLATE2, GGUF, ONNX, PIPER_VOICE, ModelFormat, TakesModels, matching
+from app.models.formats import (
+    CTRANSLATE2,
+    GGUF,
+    MICRO_WAKEWORD,
+    ONNX,
+    PIPER_VOICE,
+    ModelFormat,
+    TakesModels,
+    matching,
+)
 
 if TYPE_CHECKING:
     from app.config import Settings
@@ -55,6 +65,7 @@ ROLE_SETTINGS: dict[str, str] = {
     "llm": "llm_model",
     "tts": "tts_voice",
     "turn": "turn_model",
+    "wake": "wake_model",
 }
 # What a user's model for each role must look like when the caller names no engine: the formats
 # of the role's default engine in app.engines.registry, which this layer cannot import (the
@@ -65,6 +76,7 @@ ROLE_FORMATS: dict[str, tuple[ModelFormat, ...]] = {
     "llm": (GGUF,),
     "tts": (PIPER_VOICE,),
     "turn": (ONNX,),
+    "wake": (MICRO_WAKEWORD,),
 }
 STALE_TEMP_S = 3600.0
 
@@ -413,6 +425,13 @@ def _resolve_user(
     )
 
 
+def _catalog_choice(role: str, override: object, entries: Sequence[CatalogEntry]) -> CatalogEntry | None:
+    """The catalog entry of ``role`` whose id the override names (a path never matches one)."""
+    if not isinstance(override, str) or "/" in override or "." in override:
+        return None
+    return next((e for e in entries if e.role == role and e.id == override), None)
+
+
 def resolve(
     role: str,
     settings: Settings,
@@ -432,6 +451,9 @@ def resolve(
     override = getattr(settings, ROLE_SETTINGS[role], None)
     formats = ROLE_FORMATS[role] if engine is None else engine.formats
     try:
+        by_id = _catalog_choice(role, override, entries)
+        if by_id is not None:  # a catalog model named by its id ("alexa"), not a path
+            return resolve_entry(by_id, full_verify=full_verify)
         if override:
             return _resolve_user(role, override, entries, full=full_verify, formats=formats)
         entry = entry_for(role, settings.profile, catalog=entries)

@@ -85,21 +85,20 @@ def test_names_are_unique_within_a_role() -> None:
 
 def test_settings_pick_the_engine() -> None:
     plain = Settings()
-    assert {r: default(r, plain).name for r in ("vad", "stt", "llm", "tts", "emotion", "turn")} == {
+    assert {r: default(r, plain).name for r in ("vad", "stt", "llm", "tts", "emotion", "turn", "wake")} == {
         "vad": "silero",
         "stt": "whisper",
         "llm": "llama.cpp",
         "tts": "piper",
         "emotion": "voice-emotion",
         "turn": "smart-turn",
+        "wake": "micro-wakeword",
     }
     assert default(Role.LLM, Settings(llm_server_url="http://127.0.0.1:8080/v1")).name == "openai-server"
 
 
-def test_roles_without_an_engine_and_unknown_names() -> None:
-    assert specs(Role.WAKE) == ()
-    with pytest.raises(LookupError, match="no wake engine is registered"):
-        default("wake", Settings())
+def test_unknown_names() -> None:
+    assert [s.name for s in specs(Role.WAKE)] == ["micro-wakeword"]
     with pytest.raises(LookupError, match=r"no stt engine 'parakeet' \(known: whisper\)"):
         spec("stt", "parakeet")
     with pytest.raises(LookupError, match="unknown engine role 'asr'"):

@@ -34,6 +34,7 @@ LLM_PARTS = [b"GGUF" + b"a" * 96, b"b" * 100, b"c" * 37]
 TTS_BYTES = b"onnx-voice-" * 30
 TTS_CONFIG = {"audio": {"sample_rate": 22050}, "espeak": {"voice": "en-us"}}
 TURN_BYTES = b"onnx-turn-" * 20
+WAKE_BYTES = b"\x1c\x00\x00\x00TFL3" + b"fake-wake-model-" * 8
 
 
 def sha(data: bytes) -> str:
@@ -194,6 +195,23 @@ def fake_entries(tag: str = "hkfake") -> list[dict[str, Any]]:
                 "parts": [{"module": f"{tag}_turn", "path": "audio/data/turn.onnx"}],
             },
         },
+        {
+            "id": "fake-wake",
+            "role": "wake",
+            "name": "Fake wake word",
+            "profiles": ["fast", "quality"],
+            "licence": "Apache-2.0",
+            "format": "micro-wakeword",
+            "kind": "file",
+            "packages": [pkg_json("fake-wake", f"{tag}_wake")],
+            "weights": {
+                "file": "wake.tflite",
+                "size": len(WAKE_BYTES),
+                "sha256": sha(WAKE_BYTES),
+                "parts": [{"module": f"{tag}_wake", "path": "models/wake.tflite"}],
+            },
+            "config": {"module": f"{tag}_wake", "path": "models/wake.json"},
+        },
     ]
 
 
@@ -217,6 +235,7 @@ def install_fakes(site: Path, tag: str = "hkfake", skip: tuple[str, ...] = ()) -
             "data/voice.onnx.json": json.dumps(TTS_CONFIG).encode(),
         },
         f"{tag}_turn": {"audio/data/turn.onnx": TURN_BYTES},
+        f"{tag}_wake": {"models/wake.tflite": WAKE_BYTES, "models/wake.json": b'{"wake_word": "Hey Fake"}'},
     }
     for i, data in enumerate(LLM_PARTS, 1):
         pkgs[f"{tag}_llm_part{i}"] = {f"data/part{i:02d}.bin": data}
@@ -260,8 +279,8 @@ def no_temp_files(directory: Path) -> bool:
 def test_real_catalog_has_one_model_per_role_and_profile() -> None:
     entries = load_catalog()
     for profile in ("fast", "quality"):
-        ids = {role: entry_for(role, profile).id for role in ("vad", "stt", "llm", "tts", "turn")}
-        assert len(ids) == 5
+        ids = {role: entry_for(role, profile).id for role in ("vad", "stt", "llm", "tts", "turn", "wake")}
+        assert len(ids) == 6
     assert entry_for("llm", "fast").id == "qwen2.5-coder-0.5b-instruct-q4_k_m"
     assert entry_for("stt", "fast").kind == "dir"
     tts = entry_for("tts", "fast")
@@ -566,7 +585,7 @@ def test_user_vad_must_be_non_empty(catalog, tmp_path: Path) -> None:
 
 def test_resolve_all_returns_every_role(catalog) -> None:
     models = resolve_all(Settings(), catalog=catalog)
-    assert set(models) == {"vad", "stt", "llm", "tts", "turn"}
+    assert set(models) == {"vad", "stt", "llm", "tts", "turn", "wake"}
     assert all(m.verified is True for m in models.values())
 
 
@@ -588,7 +607,7 @@ def test_describe_models_reports_errors_without_raising(tmp_path: Path, site: Pa
     missing_voice = tmp_path / "gone.onnx"
     rows = describe_models(Settings(tts_voice=str(missing_voice)), False, catalog=entries)
     by_role = {row["role"]: row for row in rows}
-    assert [row["role"] for row in rows] == ["vad", "stt", "llm", "tts", "turn"]
+    assert [row["role"] for row in rows] == ["vad", "stt", "llm", "tts", "turn", "wake"]
     assert "error" not in by_role["vad"] and by_role["vad"]["verified"] is True
     assert by_role["vad"]["size_mb"] == round(len(VAD_BYTES) / 1e6, 1)
     assert by_role["stt"]["id"] == "fake-stt"
@@ -602,7 +621,7 @@ def test_describe_models_survives_a_broken_catalog(tmp_path: Path, home: Path, m
     bad.write_text("{not json")
     monkeypatch.setattr("app.models.catalog._load_default", lambda: tuple(load_catalog(bad)))
     rows = describe_models(Settings(), False)
-    assert len(rows) == 5 and all("cannot be read" in row["error"] for row in rows)
+    assert len(rows) == 6 and all("cannot be read" in row["error"] for row in rows)
 
 
 # --------------------------------------------------------------------------- the real models
@@ -617,8 +636,12 @@ def test_real_fast_profile_resolves_and_verifies(home: Path) -> None:
         "llm": "qwen2.5-coder-0.5b-instruct-q4_k_m",
         "tts": "piper-en_US-joe-medium",
         "turn": "smart-turn-v3.2",
+        "wake": "hey_jarvis",
     }
     assert all(m.verified is True for m in models.values())
+    for choice in ("alexa", "hey_jarvis", "hey_mycroft", "okay_nabu"):  # a catalog wake word, by its id
+        wake = resolve("wake", Settings(wake_model=choice))
+        assert wake.id == choice and wake.verified is True and wake.config_path.name == f"{choice}.json"
     llm = models["llm"].path
     assert llm.stat().st_size == 491_400_064
     with llm.open("rb") as f:
