@@ -87,6 +87,14 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--screenshot", type=Path, help="save a screenshot of the window after the last turn")
     add_setting_flags(s)
 
+    s = sub.add_parser("talk", help="push-to-talk in the running app (bind it to a key in your desktop)")
+    g = s.add_mutually_exclusive_group(required=True)
+    g.add_argument(
+        "--toggle", dest="action", action="store_const", const="toggle", help="press, or release if held"
+    )
+    g.add_argument("--press", dest="action", action="store_const", const="press", help="start talking")
+    g.add_argument("--release", dest="action", action="store_const", const="release", help="stop talking")
+
     s = sub.add_parser("devices", help="list the sound devices")
 
     s = sub.add_parser("bench", help="measure voice-to-voice latency against a plain cascade")
@@ -140,6 +148,8 @@ def build_parser() -> argparse.ArgumentParser:
 def run(argv: list[str]) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "talk":  # a keyboard shortcut runs it: no logging set-up, no Qt, no models
+        return cmd_talk(args)
     _setup_logging(args.verbose)
     if args.command is None:
         return _cmd_default(args)
@@ -186,6 +196,22 @@ def cmd_gui(args: argparse.Namespace) -> int:
     from app.ui.launch import run_gui
 
     return run_gui(args)
+
+
+def cmd_talk(args: argparse.Namespace) -> int:
+    """``hearken talk --toggle|--press|--release``: one request to the running window's socket."""
+    from app.ui import control
+
+    try:
+        reply = control.request(control.talk_request(args.action))
+    except control.NotRunning:
+        return _fail("Hearken is not running (start it with: hearken)", EXIT_RUNTIME)
+    except (OSError, control.ProtocolError) as exc:
+        return _fail(f"the running Hearken did not answer ({exc})", EXIT_RUNTIME)
+    if not reply["ok"]:
+        return _fail(str(reply.get("error", "refused")), EXIT_RUNTIME)
+    print(f"push-to-talk {reply.get('ptt', '?')}")
+    return EXIT_OK
 
 
 def cmd_devices(args: argparse.Namespace) -> int:

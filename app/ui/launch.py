@@ -3,6 +3,10 @@
 ``--mic-file FILE`` plays a file into the engine as a virtual microphone once
 the models are ready; ``--quit-after-turns N`` closes after N answered turns;
 ``--screenshot PATH`` saves the window after the last turn (before quitting).
+
+One Hearken at a time: a start while another runs hands its command line to the running one over
+the control socket (``app.ui.control``), which brings its window forward, and exits 0.  Runs with
+``--mic-file`` / ``--quit-after-turns`` / ``--screenshot`` are automation: they stand alone.
 """
 
 from __future__ import annotations
@@ -109,9 +113,10 @@ def create(args: argparse.Namespace, app: Any | None = None) -> GuiRun:
     ui_prefs = prefs.load_ui_prefs()
     colors = theme.apply(app, ui_prefs.theme)
     mic_file = getattr(args, "mic_file", None)
-    lock_mode = "always" if mic_file is not None else None
-    if mic_file is not None:
-        settings.mode = "always"
+    # a virtual microphone plays unattended, so always-listening; a test holding a key may ask for ptt
+    lock_mode = (getattr(args, "mic_file_mode", None) or "always") if mic_file is not None else None
+    if lock_mode is not None:
+        settings.mode = lock_mode
     host_ref: list[Any] = []
     host = EngineHost(settings, audio_factory=_audio_factory(args, host_ref))
     host_ref.append(host)
@@ -187,18 +192,68 @@ def _startup_since_process() -> float | None:
         return None
 
 
-def run_gui(args: argparse.Namespace) -> int:
+def is_automation(args: argparse.Namespace) -> bool:
+    return any(getattr(args, k, None) for k in ("mic_file", "quit_after_turns", "screenshot"))
+
+
+def claim_instance(args: argparse.Namespace, argv: list[str]) -> tuple[Any, int | None]:
+    """(the instance lock, None) to go on; (None, exit code) when a running Hearken took over."""
+    if is_automation(args):
+        return None, None
+    from app.ui import control
+
+    try:
+        lock = control.claim()
+    except OSError as exc:
+        log.warning("no control socket (%s): a second start will not find this one", exc)
+        return None, None
+    if lock is not None:
+        return lock, None
+    try:
+        control.forward(argv, wait_s=10.0)
+    except (OSError, control.ProtocolError) as exc:
+        log.warning(
+            "another Hearken holds %s but does not answer (%s); starting anyway", control.socket_path(), exc
+        )
+        return None, None
+    log.info("Hearken is already running: its window was brought forward")
+    sys.stderr.write("hearken: already running; its window was brought forward\n")
+    return None, EXIT_OK
+
+
+def start_remote(run: GuiRun, lock: Any) -> Any:
+    """Serve the control socket (``hearken talk``, a second start) and start the global key."""
+    window = run.window
+    if not is_automation(run.args):
+        window.global_keys.start(window.ui_prefs.global_ptt_key)
+    if lock is None:
+        return None
+    from app.ui.control_server import ControlServer
+
+    server = ControlServer(window, lock)
+    if not server.listen():
+        lock.release()
+        return None
+    return server
+
+
+def run_gui(args: argparse.Namespace, argv: list[str] | None = None) -> int:
     """Open the desktop app; returns the process exit code."""
     problem = display_problem()
     if problem:
         sys.stderr.write(problem + "\n")
         return EXIT_DISPLAY
+    lock, code = claim_instance(args, sys.argv[1:] if argv is None else argv)
+    if code is not None:
+        return code
     from PySide6.QtCore import qInstallMessageHandler
 
     previous = qInstallMessageHandler(_qt_to_logging)
+    server = None
     try:
         run = create(args)
         window = run.window
+        server = start_remote(run, lock)
 
         def usable() -> None:
             run.startup_ms = ((window.shown_at or time.perf_counter()) - run.t0) * 1000
@@ -221,6 +276,10 @@ def run_gui(args: argparse.Namespace) -> int:
             run.exit_code = {"model": EXIT_MODEL, "input": EXIT_INPUT}.get(kind, EXIT_RUNTIME)
         return run.exit_code
     finally:
+        if server is not None:
+            server.close()
+        elif lock is not None:
+            lock.release()
         qInstallMessageHandler(previous)
 
 

@@ -25,6 +25,7 @@ from app.ui.bridge import EngineBridge
 from app.ui.conversation_controller import ConversationController
 from app.ui.engine_status import EngineStatus
 from app.ui.host import EngineHost
+from app.ui.hotkeys.manager import GlobalKeys
 from app.ui.load_controller import LoadController
 from app.ui.menus import WindowMenus, make_tray, show_shortcuts
 from app.ui.notify import DesktopNotifier
@@ -105,6 +106,7 @@ class MainWindow(QMainWindow):
             mode=mode,
             lock_mode=lock_mode,
         )
+        self.global_keys = GlobalKeys(self.talk.push_to_talk, parent=self)  # started by the launcher
         self.load = LoadController(
             host=host,
             bridge=self.bridge,
@@ -268,6 +270,7 @@ class MainWindow(QMainWindow):
         if app is not None:
             app.removeEventFilter(self.talk)
         self.bridge.stop_draining()
+        self.global_keys.stop()
         self.host.close()
         self.notifier.close()
         try:
@@ -280,7 +283,10 @@ class MainWindow(QMainWindow):
 
     # ================================================================ settings
     def open_settings(self) -> SettingsDialog:
-        dialog = SettingsDialog(self.host.settings, self.ui_prefs, self)
+        dialog = SettingsDialog(
+            self.host.settings, self.ui_prefs, self, global_key_status=self.global_keys.status
+        )
+        self.global_keys.statusChanged.connect(dialog.show_global_key_status)
         dialog.accepted.connect(lambda: self.apply_settings(dialog.values(), dialog.prefs()))
         dialog.finished.connect(dialog.deleteLater)
         dialog.open()
@@ -297,9 +303,12 @@ class MainWindow(QMainWindow):
                 QMessageBox.warning(self, "Settings not saved", f"The settings could not be saved: {exc}")
                 return
         theme_changed = ui.theme != self.ui_prefs.theme
+        global_key_changed = ui.global_ptt_key != self.ui_prefs.global_ptt_key
         self.ui_prefs = ui
         prefs.save_ui_prefs(ui)
         self.talk.show_mode()
+        if global_key_changed and self.global_keys.started:
+            self.global_keys.start(ui.global_ptt_key)
         if theme_changed:
             self.apply_theme(ui.theme)
         reload = {k: v for k, v in changes.items() if k in prefs.RELOAD_KEYS}

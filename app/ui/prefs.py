@@ -143,6 +143,7 @@ def diff(settings: Settings, values: Mapping[str, Any]) -> dict[str, Any]:
 class UiPrefs:
     theme: str = "system"  # system | light | dark
     ptt_key: str = "Space"  # a QKeySequence string of one key
+    global_ptt_key: str = "Ctrl+Alt+Space"  # push-to-talk from any application; "" = off
     mode: str = "always"  # always | ptt | muted
 
     def validated(self) -> UiPrefs:
@@ -153,6 +154,9 @@ class UiPrefs:
         if not self.ptt_key:
             self.ptt_key = "Space"
         return self
+
+
+MAY_BE_EMPTY = frozenset({"global_ptt_key"})  # empty turns it off
 
 
 def gui_settings_path() -> Path:
@@ -168,7 +172,7 @@ def load_ui_prefs() -> UiPrefs:
     prefs = UiPrefs()
     for f in fields(UiPrefs):
         value = s.value(f"ui/{f.name}")
-        if isinstance(value, str) and value:
+        if isinstance(value, str) and (value or f.name in MAY_BE_EMPTY):
             setattr(prefs, f.name, value)
     return prefs.validated()
 

@@ -41,9 +41,10 @@ ROLE_TITLES = {
     "vad": "Voice activity detector",
 }
 ROLE_SETTING = {"vad": "vad_model", "stt": "stt_model", "llm": "llm_model", "tts": "tts_voice"}
-GLOBAL_HOTKEY_NOTE = (
-    "Works while the Hearken window has focus. A system-wide hotkey is not available in this "
-    "version: it needs a platform keyboard hook Hearken does not ship (and Wayland does not allow one)."
+PTT_KEY_NOTE = "Works while the Hearken window has focus; the global key below works from any application."
+GLOBAL_KEY_NOTE = (
+    "Hold it in any application to talk (empty: off). Any desktop can also bind "
+    "`hearken talk --toggle` (or --press / --release) in its own keyboard settings."
 )
 
 
@@ -189,8 +190,16 @@ class ModelPicker(QWidget):
 class SettingsDialog(QDialog):
     """Edits a copy of the settings; ``values()`` / ``prefs()`` hold the result when accepted."""
 
-    def __init__(self, settings: Settings, prefs: UiPrefs, parent: QWidget | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        prefs: UiPrefs,
+        parent: QWidget | None = None,
+        *,
+        global_key_status: str = "",
+    ) -> None:
         super().__init__(parent)
+        self.global_key_status_text = global_key_status
         self.setWindowTitle("Hearken settings")
         self.setAccessibleName("Settings")
         self.setModal(True)
@@ -314,11 +323,29 @@ class SettingsDialog(QDialog):
         self.ptt_key.setMaximumSequenceLength(1)
         self.ptt_key.setClearButtonEnabled(True)
         form.addRow("Push-to-talk &key:", self.ptt_key)
-        note = QLabel(GLOBAL_HOTKEY_NOTE)
+        form.addRow(self._note(PTT_KEY_NOTE))
+        self.global_ptt_key = QKeySequenceEdit(QKeySequence(self.ui_prefs.global_ptt_key))
+        self.global_ptt_key.setAccessibleName("Global push-to-talk key")
+        self.global_ptt_key.setMaximumSequenceLength(1)
+        self.global_ptt_key.setClearButtonEnabled(True)
+        form.addRow("&Global push-to-talk key:", self.global_ptt_key)
+        self.global_key_status = self._note(self.global_key_status_text or "The global key is not set up.")
+        self.global_key_status.setAccessibleName("Global key method")
+        self.global_key_status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        form.addRow("Active method:", self.global_key_status)
+        form.addRow(self._note(GLOBAL_KEY_NOTE))
+        return w
+
+    @staticmethod
+    def _note(text: str) -> QLabel:
+        note = QLabel(text)
         note.setObjectName("muted")
         note.setWordWrap(True)
-        form.addRow(note)
-        return w
+        return note
+
+    def show_global_key_status(self, _method: str, status: str) -> None:
+        """The global key's backend changed while the dialog is open."""
+        self.global_key_status.setText(status)
 
     def _appearance_tab(self) -> QWidget:
         w = QWidget()
@@ -362,4 +389,8 @@ class SettingsDialog(QDialog):
     def prefs(self) -> UiPrefs:
         seq = self.ptt_key.keySequence()
         key = seq.toString(QKeySequence.SequenceFormat.PortableText) if not seq.isEmpty() else ""
-        return UiPrefs(theme=self.theme.currentData(), ptt_key=key or "Space", mode=self.ui_prefs.mode)
+        seq = self.global_ptt_key.keySequence()
+        global_key = seq.toString(QKeySequence.SequenceFormat.PortableText) if not seq.isEmpty() else ""
+        return replace(
+            self.ui_prefs, theme=self.theme.currentData(), ptt_key=key or "Space", global_ptt_key=global_key
+        )
