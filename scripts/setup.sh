@@ -10,7 +10,7 @@ PYTHON=${PYTHON:-python3}
 APT_PACKAGES="libportaudio2 libsndfile1 espeak-ng sox pulseaudio pulseaudio-utils libasound2-plugins \
 libglib2.0-0 libgl1 libegl1 libxkbcommon0 libxkbcommon-x11-0 libfontconfig1 libdbus-1-3 fonts-dejavu-core \
 libxcb-cursor0 libxcb-icccm4 libxcb-keysyms1 libxcb-image0 libxcb-render-util0 libxcb-shape0 \
-xvfb imagemagick xdotool binutils python3-venv cmake g++ make ${HEARKEN_EXTRA_APT:-}"
+xvfb imagemagick xdotool dbus binutils python3-venv cmake g++ make ${HEARKEN_EXTRA_APT:-}"
 
 missing=""
 for pkg in $APT_PACKAGES; do
