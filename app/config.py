@@ -31,6 +31,9 @@ DEFAULT_SYSTEM_PROMPT = (
 )
 
 
+MODES = ("always", "wake", "ptt", "muted")
+
+
 class ConfigError(ValueError):
     """A setting has a value that cannot work; the message says which and why."""
 
@@ -44,6 +47,9 @@ class Settings:
     llm_model: str | None = None
     tts_voice: str | None = None
     turn_model: str | None = None  # a Smart Turn v3 .onnx (end of turn)
+    wake_model: str | None = (
+        None  # a catalog wake word ("hey_jarvis", "alexa", ...) or a microWakeWord .tflite
+    )
     # LLM
     system_prompt: str = DEFAULT_SYSTEM_PROMPT
     max_reply_tokens: int = 96
@@ -92,8 +98,15 @@ class Settings:
         None  # SQLite file for timers and reminders; None: in memory (the window uses its history db)
     )
     clock: str = "auto"  # auto (the locale's) | 12h | 24h: how times are said
+    # Wake word mode (app/pipeline/wake.py)
+    wake_threshold: float | None = None  # the model's averaged probability that wakes; None: measured default
+    wake_listen_s: float = 6.0  # after the wake word alone: this long to start the request
+    wake_followup_s: float = 5.0  # after an answer: a follow-up within this needs no wake word
+    wake_name: str = ""  # also wake on this name at the start of what is said (matched on the transcript)
+    # "Stop" always stops: these (and the built-in stop words) end the answer and are never answered
+    stop_words: str = ""  # comma-separated, e.g. "that's enough, thanks Hearken"
     # Misc
-    mode: str = "always"  # always | ptt | muted
+    mode: str = "always"  # always | wake | ptt | muted
     extra: dict[str, Any] = field(default_factory=dict)
 
     def validate(self) -> Settings:
@@ -115,8 +128,14 @@ class Settings:
             raise ConfigError("echo_mode must be 'auto', 'headset', 'speakers' or 'half-duplex'")
         if self.clock not in ("auto", "12h", "24h"):
             raise ConfigError("clock must be 'auto', '12h' or '24h'")
-        if self.mode not in ("always", "ptt", "muted"):
-            raise ConfigError("mode must be 'always', 'ptt' or 'muted'")
+        if self.mode not in MODES:
+            raise ConfigError("mode must be 'always', 'wake', 'ptt' or 'muted'")
+        if self.wake_threshold is not None and not 0.05 <= self.wake_threshold <= 0.999:
+            raise ConfigError("wake_threshold must be between 0.05 and 0.999")
+        if not 1.0 <= self.wake_listen_s <= 30.0:
+            raise ConfigError("wake_listen_s must be between 1 and 30 seconds")
+        if not 0.0 <= self.wake_followup_s <= 60.0:
+            raise ConfigError("wake_followup_s must be between 0 and 60 seconds")
         return self
 
     def updated(self, values: Mapping[str, Any]) -> Settings:
@@ -196,6 +215,12 @@ SETTING_FLAGS = (
     "tts_voice",
     "vad_model",
     "turn_model",
+    "wake_model",
+    "wake_threshold",
+    "wake_followup_s",
+    "wake_name",
+    "stop_words",
+    "mode",
     "system_prompt",
     "max_reply_tokens",
     "hotwords",
@@ -226,6 +251,15 @@ def add_setting_flags(p: argparse.ArgumentParser) -> None:
     g.add_argument("--tts-voice", help="path to a piper voice .onnx (its .onnx.json beside it)")
     g.add_argument("--vad-model", help="path to a Silero VAD .onnx")
     g.add_argument("--turn-model", help="path to a Smart Turn v3 end-of-turn .onnx")
+    g.add_argument("--mode", choices=list(MODES), help="how Hearken listens (default: always)")
+    g.add_argument(
+        "--wake-model",
+        help="wake word: hey_jarvis, alexa, hey_mycroft, okay_nabu, or a microWakeWord .tflite",
+    )
+    g.add_argument("--wake-threshold", type=float, help="wake word sensitivity: lower wakes more easily")
+    g.add_argument("--wake-followup-s", type=float, help="seconds a follow-up needs no wake word (default 5)")
+    g.add_argument("--wake-name", help="also wake on this name said first, e.g. Hearken (on the transcript)")
+    g.add_argument("--stop-words", help="extra comma-separated phrases that stop the assistant")
     g.add_argument("--llm-server-url", help="use an OpenAI-compatible server instead of in-process llama.cpp")
     g.add_argument("--llm-server-model", help="model name to ask the server for")
     g.add_argument("--system-prompt", help="replace the default system prompt")

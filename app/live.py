@@ -295,7 +295,9 @@ def make_backchannel_classifier(engine: Any, settings: Any) -> BackchannelClassi
 
         return registry.build("stt", settings, stt_model, threads=1, beam_size=1)
 
-    return BackchannelClassifier(factory)
+    orch = getattr(engine, "orchestrator", None)
+    on_stop = (lambda text: orch.stop_command(text)) if orch is not None else None
+    return BackchannelClassifier(factory, on_stop=on_stop, stop_words=settings.stop_words)
 
 
 def _drain_ui(orch: Any, on_turn: Callable[[dict[str, Any]], None], say: Callable[[str], None]) -> None:

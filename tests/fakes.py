@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from typing import Any
 
 import numpy as np
 
@@ -100,6 +101,23 @@ class ToneTts:
         yield (0.1 * np.sin(np.arange(n) * 0.1)).astype(np.float32)
 
 
+class LoudWake:
+    """A wake word "model" for tests: its phrase is any frame louder than ``level`` (RMS)."""
+
+    phrase = "Hey Jarvis"
+    cutoff = 0.5
+
+    def __init__(self, level: float = 0.45) -> None:
+        self.level = level
+        self.resets = 0
+
+    def score(self, frame: np.ndarray) -> float:
+        return 1.0 if float(np.sqrt(np.mean(frame * frame))) > self.level else 0.0
+
+    def reset(self) -> None:
+        self.resets += 1
+
+
 def speech(seconds: float, amp: float = 0.3) -> np.ndarray:
     rng = np.random.default_rng(0)
     return (amp * rng.standard_normal(int(seconds * SAMPLE_RATE))).astype(np.float32)
@@ -116,13 +134,14 @@ def make_orchestrator(
     settings: Settings | None = None,
     skills: Skills | None = None,
     sound: Callable[[str, int], np.ndarray] | None = None,
+    wake: Callable[[], Any] | None = None,
 ) -> Orchestrator:
     settings = settings or Settings(end_of_turn_silence_ms=300, speculative_pause_ms=150)
     stt = stt or ScriptedStt()
     llm = llm or ScriptedLlm()
     tts = tts or ToneTts()
     factories = EngineFactories(
-        vad=EnergyVad, stt=lambda: stt, llm=lambda: llm, tts=lambda: tts, emotion=None
+        vad=EnergyVad, stt=lambda: stt, llm=lambda: llm, tts=lambda: tts, emotion=None, wake=wake
     )
     return Orchestrator(
         settings, factories, PlaybackBuffer(SAMPLE_RATE, record=True), skills=skills, sound=sound

@@ -30,10 +30,11 @@ Push-to-talk bypasses the gate: pressing talk is a sustained turn at once.
 from __future__ import annotations
 
 import collections
+import difflib
 import enum
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -97,6 +98,53 @@ INTERRUPT_WORDS = frozenset(
 
 _FILLERS = frozenset("a an and the so well".split())
 
+#: Whole utterances that tell the assistant to stop talking ("stop" always stops: it ends the
+#: answer at once and is never answered as a question).  Said with anything else ("stop the
+#: timer", "stop, what's the capital of Spain?") they are requests like any other.
+STOP_PHRASES = frozenset(
+    {
+        "stop", "stop it", "stop that", "stop talking", "stop now", "stop stop", "be quiet", "quiet",
+        "shut up", "hush", "shh", "silence", "cancel", "cancel that", "enough", "that's enough",
+        "thats enough", "never mind", "nevermind", "forget it", "stop speaking", "quiet please",
+        "be silent", "okay stop", "ok stop", "no stop", "top",
+    }
+)  # fmt: skip
+#: Words around a stop that change nothing ("stop, please", "okay, stop", "hey Jarvis, stop").
+_STOP_FILLERS = frozenset("please now just okay ok oh hey um uh alright right thanks".split())
+_STOP_MATCH = 0.85  # a mishearing as close as "stopp" to a stop phrase still stops
+
+
+def _plain_words(text: str) -> list[str]:
+    return "".join(ch if ch.isalnum() or ch in " '" else " " for ch in text.lower()).split()
+
+
+def is_stop_command(text: str, extra: str | Iterable[str] = ()) -> bool:
+    """True when ``text`` (a transcript, wake words already taken off) is only a request to stop:
+    "Stop.", "Stop, stop!", "Be quiet please", "Cancel", or one of the user's own ``extra``
+    phrases (a comma-separated string or a list), allowing for Whisper's mishearings."""
+    own = [p for p in (extra.split(",") if isinstance(extra, str) else extra) if p.strip()]
+    phrases = STOP_PHRASES | {_core(p) for p in own} - {""}
+    said = _core(text)
+    if not said or len(said.split()) > 4:
+        return False
+    if said in phrases:
+        return True
+    return any(
+        len(p) >= 4
+        and abs(len(p) - len(said)) <= 1
+        and difflib.SequenceMatcher(None, said, p).ratio() >= _STOP_MATCH
+        for p in phrases
+    )
+
+
+def _core(text: str) -> str:
+    """The words that matter: no punctuation, politeness or repeats ("Stop, stop, please!" -> "stop")."""
+    plain = " ".join(_plain_words(text)).replace("thank you", "thanks")
+    words = [w for w in plain.split() if w not in _STOP_FILLERS]
+    while len(words) >= 2 and words[-1] == words[-2]:
+        words.pop()  # "stop stop stop"
+    return " ".join(words)
+
 
 def is_backchannel(text: str) -> bool:
     """True for "mm-hmm", "yeah, okay", a cough (nothing, or one of Whisper's inventions);
@@ -116,8 +164,16 @@ class BackchannelClassifier:
     """Transcribes a short burst heard while the assistant speaks (its own small Whisper) and
     says whether it is a backchannel.  Loaded in the background; until then, every burst is one."""
 
-    def __init__(self, stt_factory: Callable[[], Any]) -> None:
+    def __init__(
+        self,
+        stt_factory: Callable[[], Any],
+        *,
+        on_stop: Callable[[str], None] | None = None,
+        stop_words: str = "",
+    ) -> None:
         self._factory = stt_factory
+        self.on_stop = on_stop  # a burst that says "stop": the engine stops now, not after the VAD's turn
+        self.stop_words = stop_words
         self._stt: Any = None
         self._lock = threading.Lock()
         self._loading = threading.Thread(target=self._load, name="backchannel-stt", daemon=True)
@@ -137,6 +193,11 @@ class BackchannelClassifier:
         with self._lock:
             padded = np.concatenate([np.zeros(1600, np.float32), audio, np.zeros(3200, np.float32)])
             text = self._stt.transcribe(padded).text
+        if is_stop_command(text, self.stop_words):
+            log.info("short burst while speaking: %r -> stop", text)
+            if self.on_stop is not None:
+                self.on_stop(text)
+            return False
         verdict = is_backchannel(text)
         log.info("short burst while speaking: %r -> %s", text, "backchannel" if verdict else "barge-in")
         return verdict
@@ -150,8 +211,6 @@ class GateState(enum.StrEnum):
     HOLD = "hold"  # near-end burst: playback paused, frames held back
     JUDGING = "judging"  # a short burst is with the classifier; playback stays paused
     RELEASED = "released"  # the VAD has the burst: the engine interrupts, or playback resumes
-
-
 
 
 @dataclass

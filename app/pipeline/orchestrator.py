@@ -29,6 +29,7 @@ from app.engines.stt import SttEngine
 from app.engines.tts import TtsEngine
 from app.engines.turn import TurnEngine
 from app.engines.vad import VadEngine
+from app.engines.wake import WakeEngine
 from app.messages import (
     AlarmFired,
     AlarmsChanged,
@@ -55,7 +56,7 @@ from app.messages import (
     UserTurn,
     Utterance,
 )
-from app.pipeline.bargein import Decision, UserEvent, decide
+from app.pipeline.bargein import Decision, UserEvent, decide, is_stop_command
 from app.pipeline.cancel import CancelScope
 from app.pipeline.clock import TurnClock
 from app.pipeline.endofturn import EndOfTurnJudge, JudgeParams, Verdict
@@ -78,7 +79,9 @@ from app.pipeline.turns import (
     TurnParams,
     TurnResumed,
     VadWorker,
+    WakeCommand,
 )
+from app.pipeline.wake import FOREVER, NameCheck, WakeGate, WakeHeard, WakeParams, WakeSlept, strip_wake_words
 from app.pipeline.worker import BoundedQueue
 from app.skills import SkillAnswer, Skills
 
@@ -101,6 +104,7 @@ class EngineFactories:
     tts: Callable[[], TtsEngine]
     emotion: Any = None  # an EmotionTagger instance (cheap to build) or None
     turn: Callable[[], TurnEngine] | None = None  # the end-of-turn model (Smart Turn); None: text rule only
+    wake: Callable[[], WakeEngine] | None = None  # the wake word model; None: wake mode has the name only
 
 
 @dataclass
@@ -128,6 +132,8 @@ class Turn:
     pause_judged: bool = False
     skill: SkillAnswer | None = None  # the local skill that answers it (not the LLM)
     alarm: AlarmFired | None = None  # an announcement nobody asked for: what went off
+    woke: bool = False  # wake word mode: the wake word was heard in it (its words start with it)
+    name_check: bool = False  # wake word mode: answered only if its words start with the wake name
 
 
 class Orchestrator:
@@ -163,6 +169,7 @@ class Orchestrator:
         self._pending_prefix = ""  # user words of a turn stopped (Stop button) before any answer was heard
         self.judge = EndOfTurnJudge(JudgeParams.from_settings(settings))
         self.state = "idle"
+        self._wake_until = 0.0  # wake word mode: awake until then (as the VAD thread's gate was told)
         self.input_q = BoundedQueue(input_maxsize, "audio-in")
         self.stt_q = BoundedQueue(32, "stt")
         self.llm_q = BoundedQueue(8, "llm")
@@ -175,6 +182,7 @@ class Orchestrator:
             self._on_vad_action,
             self.ui,
             mode=settings.mode,
+            gate_factory=self._wake_gate,
             on_error=self._worker_error,
         )
         self.stt_worker = SttWorker(self.stt_q, self, factories.stt, self.emotion, **common)
@@ -192,6 +200,33 @@ class Orchestrator:
         self.load_failed = False
         self.started = False
         self.cold_start_s: float | None = None
+
+    def _wake_gate(self, close: Callable[[int], None]) -> WakeGate:
+        """Built on the VAD thread: the wake word model loads there.  A model that cannot load
+        leaves wake word mode with the wake name (if any) and push-to-talk, and says so."""
+        detector: WakeEngine | None = None
+        if self.factories.wake is not None:
+            try:
+                detector = self.factories.wake()
+            except Exception as exc:  # noqa: BLE001 - the rest of the assistant works without it
+                log.exception("the wake word model could not load")
+                self.ui(EngineError("wake word", f"the wake word model could not load: {exc}"))
+        s = self.settings
+        params = WakeParams(
+            threshold=s.wake_threshold,
+            listen_s=s.wake_listen_s,
+            followup_s=s.wake_followup_s,
+            by_name=bool(s.wake_name.strip()),
+        )
+        return WakeGate(params, detector, close)
+
+    @property
+    def wake_phrases(self) -> list[str]:
+        """What calls Hearken in wake word mode: the model's phrase, and the wake name if set."""
+        gate = self.vad_worker.gate
+        phrases = [gate.detector.phrase] if gate is not None and gate.detector is not None else []
+        name = self.settings.wake_name.strip()
+        return phrases + ([name] if name else [])
 
     # ---------------- lifecycle ----------------
     def start(self) -> None:
@@ -245,8 +280,12 @@ class Orchestrator:
 
     def set_mode(self, mode: str) -> None:
         self.settings.mode = mode
+        self._wake_until = 0.0
+        self.vad_worker.command(WakeCommand(0.0))  # a new wake word mode starts waiting
         self.vad_worker.command(ModeCommand(mode))
         self.ui(Notice(f"mode: {mode}"))
+        if self.state in ("listening", "waiting"):
+            self._set_state("listening")
 
     def new_conversation(self) -> None:
         self.interrupt("new conversation")
@@ -331,9 +370,27 @@ class Orchestrator:
             self.ui(message)  # AssistantDelta and anything else meant for the user
 
     def _set_state(self, state: str) -> None:
+        if self.settings.mode == "wake":
+            state = self._wake_state(state)
         if state != self.state:
             self.state = state
             self.ui(StateChanged(state))
+
+    def _wake_state(self, state: str) -> str:
+        """Wake word mode: awake while a turn is under way and for a follow-up after it; the
+        window shows "waiting" (for the wake word) instead of "listening" once that has passed."""
+        now = time.perf_counter()
+        if state in ("hearing", "thinking", "speaking"):
+            self._keep_awake(FOREVER)
+        elif state == "listening" and self.state in ("hearing", "thinking", "speaking"):
+            self._keep_awake(now + self.settings.wake_followup_s)
+        if state == "listening" and now > self._wake_until:
+            return "waiting"
+        return state
+
+    def _keep_awake(self, until: float) -> None:
+        self._wake_until = until
+        self.vad_worker.command(WakeCommand(until))
 
     def _worker_error(self, where: str, exc: BaseException) -> None:
         msg = f"{where}: {exc}"
@@ -382,8 +439,10 @@ class Orchestrator:
         )
 
     # ---------------- VAD actions (VAD thread) ----------------
-    def _on_vad_action(self, action: Action) -> None:
-        if isinstance(action, SpeechStart):
+    def _on_vad_action(self, action: Action | WakeHeard | WakeSlept | NameCheck) -> None:
+        if isinstance(action, WakeHeard | WakeSlept | NameCheck):
+            self._on_wake(action)
+        elif isinstance(action, SpeechStart):
             turn = self._turn(action.turn_id)
             turn.clock.stamp("speech_start", action.t)
             self.ui(UserSpeechStarted(action.turn_id, action.t - self.t0))
@@ -433,6 +492,61 @@ class Orchestrator:
                     self.turn_q.put(utt)
             else:
                 self.stt_q.put(utt)
+
+    def _on_wake(self, event: WakeHeard | WakeSlept | NameCheck) -> None:
+        if isinstance(event, WakeHeard):
+            log.info(
+                "wake word heard (score %.2f)%s",
+                event.score,
+                f" in turn {event.turn_id}" if event.turn_id else "",
+            )
+            if event.turn_id:
+                self._turn(event.turn_id).woke = True
+            self._wake_until = max(self._wake_until, event.t + self.settings.wake_listen_s)
+            self.ui(event)
+            if self.state == "waiting":
+                self._set_state("listening")
+        elif isinstance(event, NameCheck):
+            self._turn(event.turn_id).name_check = True
+        elif self.state == "listening" and time.perf_counter() > self._wake_until:
+            self._set_state("waiting")
+
+    def _called(self, turn: Turn, text: str) -> str | None:
+        """Wake word mode: the words meant for the assistant (the wake word or name taken off
+        the front), or None when nothing is: a turn that did not call it by name, or only
+        called it ("Hey Jarvis." alone: the earcon says it is listening)."""
+        if self.settings.mode != "wake":
+            return text
+        found, rest = strip_wake_words(text, self.wake_phrases)
+        if turn.name_check and not found:
+            return None
+        if found and not rest:
+            return None
+        return rest if found else text
+
+    def _wake_only(self, turn: Turn, text: str) -> bool:
+        """The turn is over and said nothing but the wake word: answer with the earcon, then listen."""
+        found, rest = strip_wake_words(text, self.wake_phrases)
+        if not found or rest:
+            return False
+        self.drop_turn(turn.turn_id, "the wake word alone")
+        self._keep_awake(time.perf_counter() + self.settings.wake_listen_s)
+        self._earcon("wake")
+        self._set_state("listening")
+        return True
+
+    def _earcon(self, name: str) -> None:
+        if self.sound is None:
+            return
+        try:
+            rate = self.playback.sample_rate
+            with self._lock:
+                chunk_id = self._next_alert
+                self._next_alert += 1
+            self.tts_q.put(AudioChunk(chunk_id, self.scope.current, 0, self.sound(name, rate), rate, ""))
+            self.tts_q.put(EndOfReply(chunk_id, self.scope.current))
+        except Exception:  # noqa: BLE001 - a missing earcon must not cost the turn
+            log.exception("earcon %r unavailable", name)
 
     def _barge_in(self, event: UserEvent, turn: Turn) -> Decision:
         """What the user's ``event`` in ``turn`` does to the assistant (``bargein.decide``)."""
@@ -533,11 +647,17 @@ class Orchestrator:
             turn = self._live(tr.turn_id)
             if turn is None or turn.state != "hearing" or self.scope.is_stale(tr.gen):
                 return
+            called = self._called(turn, tr.text)
+            if called is not None and self._is_stop(called):
+                self.stop_command(called)  # at the first pause, not at the end of the turn
+                return
             if self.active_turn() is not None:
                 return
+            if called is None:
+                return  # not meant for the assistant (yet): no early answer
             if turn.spec_duration is not None:
                 self._cancel_speculation(turn)
-            text = f"{self._pending_prefix} {tr.text}".strip()
+            text = f"{self._pending_prefix} {called}".strip()
             turn.spec_duration = tr.duration
             turn.user_text = text
             turn.emotion = tr.emotion
@@ -565,10 +685,19 @@ class Orchestrator:
         turn = self._live(tr.turn_id)
         if turn is None or self.scope.is_stale(tr.gen):
             return
+        called = self._called(turn, tr.text)
+        if called is not None and self._is_stop(called):
+            self.drop_turn(tr.turn_id, f"a stop command ({tr.text!r})")  # first: it is no answer to stop
+            self.stop_command(called)
+            return
         if self._barge_in(UserEvent.TRANSCRIPT, turn) is Decision.BACKCHANNEL:
             self.drop_turn(tr.turn_id, f"backchannel while the assistant speaks ({tr.text!r})")
             return
-        text = f"{self._pending_prefix} {tr.text}".strip()
+        if called is None:
+            if not self._wake_only(turn, tr.text):
+                self.drop_turn(tr.turn_id, "not called by name")
+            return
+        text = f"{self._pending_prefix} {called}".strip()
         self._pending_prefix = ""
         if turn.spec_duration is not None:
             if abs(turn.spec_duration - tr.duration) < 1e-6 and text == turn.user_text:
@@ -587,6 +716,17 @@ class Orchestrator:
         self._commit_skill(turn)  # None yet, unless an early answer of these very words was a skill
         self.ui(UserTurn(tr.turn_id, text, tr.emotion))
         self.llm_q.put(dataclasses.replace(tr, text=text, gen=turn.gen, style=turn.style))
+
+    def _is_stop(self, text: str) -> bool:
+        return is_stop_command(text, self.settings.stop_words)
+
+    def stop_command(self, text: str = "stop") -> None:
+        """The user said "stop" (or "be quiet", "cancel", their own stop words): whatever the
+        assistant is saying ends now, and the words are never answered (any thread)."""
+        log.info("stop command: %r", text)
+        with self._lock:
+            self._pending_prefix = ""
+        self.interrupt("stop command", keep_words=False)
 
     def _style(self, tags: EmotionTags | None) -> SpeechStyle:
         return reply_style(tags)

@@ -327,7 +327,14 @@ class PttCommand:
 
 @dataclass(frozen=True)
 class ModeCommand:
-    mode: str  # always | ptt | muted
+    mode: str  # always | wake | ptt | muted
+
+
+@dataclass(frozen=True)
+class WakeCommand:
+    """Wake word mode: let turns through without the wake word until ``until`` (perf_counter)."""
+
+    until: float
 
 
 @dataclass(frozen=True)
@@ -344,7 +351,7 @@ class TuneCommand:
     params: TurnParams
 
 
-Command = PttCommand | ModeCommand | TuneCommand | CloseCommand
+Command = PttCommand | ModeCommand | TuneCommand | CloseCommand | WakeCommand
 
 
 class VadWorker(Worker):
@@ -360,10 +367,13 @@ class VadWorker(Worker):
         on_action: Callable[[Action], None],
         on_ui: Callable[[object], None],
         mode: str = "always",
+        gate_factory: Callable[[Callable[[int], None]], Any] | None = None,
         **kw,
     ) -> None:
         super().__init__(inbox, **kw)
         self.vad_factory = vad_factory
+        self.gate_factory = gate_factory  # wake word mode: builds the WakeGate (app.pipeline.wake)
+        self.gate: Any = None
         self.detector = TurnDetector(params)
         self.on_action = on_action
         self.on_ui = on_ui
@@ -379,6 +389,10 @@ class VadWorker(Worker):
 
     def setup(self) -> None:
         self.vad = self.vad_factory()
+        if self.gate_factory is not None:
+            self.gate = self.gate_factory(self.detector.close)
+        self.wake_seconds = 0.0
+        self.wake_frames = 0
 
     def command(self, cmd: Command) -> None:
         """Queue a command from any thread without blocking; handled before the next audio block."""
@@ -404,8 +418,13 @@ class VadWorker(Worker):
     def idle(self) -> None:
         self._commands()
 
+    @property
+    def gated(self) -> bool:
+        """Wake word mode: turns need the wake word (or an awake window) to reach the engine."""
+        return self.mode == "wake" and self.gate is not None
+
     def _act(self, actions: list[Action]) -> None:
-        for a in actions:
+        for a in self.gate.filter(actions) if self.gated else actions:
             self.on_action(a)
 
     def handle(self, item: object) -> None:
@@ -420,10 +439,23 @@ class VadWorker(Worker):
             self.detector.tune(item.params)
         elif isinstance(item, CloseCommand):
             self.detector.close(item.turn_id)
+        elif isinstance(item, WakeCommand):
+            if self.gate is not None:
+                self.gate.keep_awake(item.until)
+
+    def _current_turn(self) -> int:
+        return self.detector.turn_id if self.detector.in_speech else 0
 
     def _mode(self, mode: str) -> None:
         if mode == self.mode:
             return
+        if self.gate is not None and (mode == "wake") != (self.mode == "wake"):
+            turn_id = self._current_turn()
+            if mode == "wake" and turn_id:
+                self.gate.admitted.add(turn_id)  # the engine already follows this turn
+            elif mode != "wake" and self.detector.in_speech and turn_id not in self.gate.admitted:
+                self.detector.force_end(time.perf_counter())  # nobody called: it stays unheard
+                self.detector.close(turn_id)
         if self.detector.in_speech and (mode == "muted" or (mode == "ptt" and not self.ptt_down)):
             # what was said so far is a turn of its own: nothing would end it under the new mode
             self._act(self.detector.force_end(time.perf_counter()))
@@ -434,6 +466,11 @@ class VadWorker(Worker):
     def _ptt(self, cmd: PttCommand) -> None:
         if cmd.pressed and not self.ptt_down:
             self.ptt_down = True
+            if self.gated:
+                self.gate.admit_next(cmd.t)
+                turn_id = self._current_turn()
+                if turn_id:
+                    self.gate.admitted.add(turn_id)
             self._act(self.detector.press(cmd.t))
         elif not cmd.pressed and self.ptt_down:
             self.ptt_down = False
@@ -462,6 +499,13 @@ class VadWorker(Worker):
             if self.mode == "ptt" or self.ptt_down:
                 self.detector.hold(frame, self.ptt_down)
                 continue
+            if self.gated:
+                t0 = time.perf_counter()
+                heard = self.gate.frame(frame, t, self._current_turn())
+                self.wake_seconds += time.perf_counter() - t0
+                self.wake_frames += 1
+                for a in heard:
+                    self.on_action(a)
             t0 = time.perf_counter()
             prob = vad.prob(frame)
             self.vad_seconds += time.perf_counter() - t0

@@ -1,0 +1,140 @@
+""" "Stop" always stops: what counts as a stop command, and on fakes: a short "stop" while the
+assistant speaks ends the answer (it is no backchannel) and is never answered, also in wake
+word mode without the wake word, and a burst the barge-in classifier hears as "stop" stops at once."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from app.config import Settings
+from app.messages import Interrupted, TurnDone
+from app.pipeline.bargein import BackchannelClassifier, is_stop_command
+from tests.fakes import LoudWake, ScriptedLlm, ScriptedStt, ToneTts, make_orchestrator, silence, speech
+from tests.unit.pipeline.test_pipeline import events, feed, running, wait_for  # noqa: F401 - a fixture
+
+LONG = " ".join(f"Sentence number {i} of a long answer." for i in range(12))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Stop.",
+        "Stop!",
+        "stop, stop, stop",
+        "Stop it.",
+        "Okay, stop.",
+        "Stop, please.",
+        "Be quiet, please.",
+        "Shut up!",
+        "Cancel.",
+        "That's enough.",
+        "Never mind.",
+        "Stopp.",
+        "Top.",
+        "Quiet.",
+    ],
+)
+def test_stop_commands(text):
+    assert is_stop_command(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Stop the timer.",
+        "Stop, what is the capital of Spain?",
+        "Cancel my reminder at six.",
+        "Don't stop.",
+        "The bus stop is around the corner.",
+        "Quietly.",
+        "Shop.",
+        "",
+        "Thank you.",
+    ],
+)
+def test_requests_that_mention_stopping_are_not_stop_commands(text):
+    assert not is_stop_command(text)
+
+
+def test_the_users_own_stop_words():
+    assert is_stop_command("That will do, thanks.", "that will do, off you go")
+    assert is_stop_command("Off you go!", ["that will do", "off you go"])
+    assert not is_stop_command("That will do, thanks.")
+
+
+def _settings(**kw) -> Settings:
+    # a "stop" (250 ms) is a turn but too short to barge in by its length alone
+    base = {"end_of_turn_silence_ms": 300, "speculative_pause_ms": 150, "min_speech_ms": 96}
+    return Settings(**{**base, "barge_in_min_speech_ms": 600, **kw})
+
+
+def _stop_while_speaking(orch) -> None:
+    feed(orch, np.concatenate([silence(0.3), speech(0.8), silence(0.6)]))
+    wait_for(lambda: orch.state == "speaking", 10)
+    feed(orch, np.concatenate([speech(0.25), silence(0.8)]))
+    wait_for(lambda: orch.finished and orch.is_idle(), 20)
+
+
+def test_a_short_stop_while_speaking_ends_the_answer_and_is_never_answered(running):  # noqa: F811
+    llm = ScriptedLlm(reply=LONG)
+    stt = ScriptedStt(["What is the capital of France?", "What is the capital of France?", "Stop."])
+    orch = running(make_orchestrator(stt=stt, llm=llm, tts=ToneTts(0.08), settings=_settings()))
+    _stop_while_speaking(orch)
+    assert len(orch.finished) == 1 and orch.finished[0]["interrupted"]
+    seen = events(orch)
+    assert any(isinstance(e, Interrupted) and e.reason == "stop command" for e in seen)
+    dropped = [e.metrics["dropped"] for e in seen if isinstance(e, TurnDone) and e.metrics["dropped"]]
+    assert dropped and "stop command" in dropped[0]
+    assert all("Stop" not in m.content for m in orch.memory.snapshot())  # not in what the LLM sees
+    assert len([p for p in llm.prompts if p[-1]["content"] == "Stop."]) == 0
+
+
+def test_a_stop_in_wake_word_mode_needs_no_wake_word(running):  # noqa: F811
+    stt = ScriptedStt(
+        ["Hey Jarvis, what is the capital of France?", "Hey Jarvis, what is the capital of France?", "Stop."]
+    )
+    orch = running(
+        make_orchestrator(
+            stt=stt,
+            llm=ScriptedLlm(reply=LONG),
+            tts=ToneTts(0.08),
+            settings=_settings(mode="wake"),
+            wake=LoudWake,
+        )
+    )
+    feed(orch, np.concatenate([silence(0.3), speech(0.4, amp=0.9), speech(0.5), silence(0.6)]))
+    wait_for(lambda: orch.state == "speaking", 10)
+    feed(orch, np.concatenate([speech(0.25), silence(0.8)]))
+    wait_for(lambda: orch.finished and orch.is_idle(), 20)
+    assert len(orch.finished) == 1 and orch.finished[0]["interrupted"]
+
+
+def test_nothing_to_stop_is_still_no_question(running):  # noqa: F811
+    llm = ScriptedLlm()
+    orch = running(make_orchestrator(stt=ScriptedStt(["Be quiet."]), llm=llm, settings=_settings()))
+    feed(orch, np.concatenate([silence(0.3), speech(0.6), silence(1.0)]))
+    wait_for(lambda: any(isinstance(e, TurnDone) for e in events(orch)), 10)
+    assert orch.finished == []
+    assert all(p[-1]["content"] != "Be quiet." for p in llm.prompts)
+
+
+class _Whisper:
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def transcribe(self, audio):
+        from app.engines.stt import SttResult
+
+        return SttResult(self.text, (), 0.01, -0.2, "en", 0.0)
+
+
+def test_the_classifier_stops_the_engine_when_a_short_burst_says_stop():
+    stopped: list[str] = []
+    clf = BackchannelClassifier(lambda: _Whisper("Stop!"), on_stop=stopped.append)
+    clf._loading.join(5)
+    assert clf(np.zeros(8000, np.float32)) is False  # released to the VAD as well
+    assert stopped == ["Stop!"]
+    yeah = BackchannelClassifier(lambda: _Whisper("Yeah."), on_stop=stopped.append)
+    yeah._loading.join(5)
+    assert yeah(np.zeros(8000, np.float32)) is True and stopped == ["Stop!"]
