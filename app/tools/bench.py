@@ -76,7 +76,11 @@ def run_bench(args: argparse.Namespace) -> int:
         for b, i in zip(base_turns, distinct, strict=True):
             b.item = i
         base = base_turns
-    summary = summarize(settings, corpus, eng, base)
+    from app.tools.bench_wake import measure_wake
+
+    progress("wake word: timing the model on the questions")
+    wake = measure_wake(settings, [c.audio for c in corpus])
+    summary = summarize(settings, corpus, eng, base, wake)
     table = format_table(summary)
     if not getattr(args, "no_turns", False):
         from app.tools.bench_turns import format_turn_taking, turn_taking

@@ -98,6 +98,7 @@ class EnginePhase:
     overhead: dict[str, Any]
     cpu: dict[str, Any]
     wall_s: float
+    wake_ms_per_frame: float | None = None  # the engine's own counter, in wake word mode only
 
 
 def _assign_turns(
@@ -181,6 +182,8 @@ def run_engine_phase(
     frames = getattr(vad_w, "frames_done", 0)
     vad_ms = round(1000.0 * vad_w.vad_seconds / frames, 4) if frames else None
     vad_lib = round(1000.0 * lib.vad_seconds / lib.vad_frames, 4) if lib and lib.vad_frames else None
+    wake_frames = getattr(vad_w, "wake_frames", 0)
+    wake_ms = round(1000.0 * vad_w.wake_seconds / wake_frames, 4) if wake_frames else None
     stt_rtf = ratio_or_none(getattr(stt_w, "compute_seconds", 0.0), getattr(stt_w, "audio_seconds", 0.0))
     tts_rtf = ratio_or_none(getattr(tts_w, "compute_seconds", 0.0), getattr(tts_w, "audio_seconds", 0.0))
     llm = getattr(llm_w, "llm", None)
@@ -212,6 +215,7 @@ def run_engine_phase(
             "waited_for_quiet_s": round(feeder.waited_s, 1) if feeder else 0.0,
         },
         wall_s=round(wall, 1),
+        wake_ms_per_frame=wake_ms,
     )
 
 

@@ -59,8 +59,11 @@ def summarize(
     corpus: list[CorpusItem],
     eng: EnginePhase,
     base: list[BaselineTurn] | None,
+    wake: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """All the figures: the JSON document (``public``) and the details for the table and plot."""
+    """All the figures: the JSON document (``public``) and the details for the table and plot.
+
+    ``wake``: the wake word model timed on the bench's audio (:func:`app.tools.bench_wake.measure_wake`)."""
     answered = [t for t in eng.turns if t.answered]
     v2v = [t.report["latency_ms"]["voice_to_voice"] for t in answered]
     lat = [t.report["latency_ms"] for t in answered]
@@ -123,6 +126,7 @@ def summarize(
         "skills": skill_figures(answered, settings.skills),
         "stages_ms": stages,
         "vad_ms_per_frame": eng.vad_ms_per_frame,
+        "wake_ms_per_frame": wake_ms_per_frame(eng, wake),
         "stt_rtf": eng.stt_rtf,
         "tts_rtf": eng.tts_rtf,
         "llm_tokens_per_s": eng.llm_tokens_per_s,
@@ -176,6 +180,7 @@ def summarize(
         "false_cutoffs": sum(t.extra_turns for t in eng.turns),
         "overhead": eng.overhead,
         "vad_lib_ms_per_frame": eng.vad_lib_ms_per_frame,
+        "wake": {"engine_ms_per_frame": eng.wake_ms_per_frame, **(wake or {})},
         "llm_tokens_per_s_incl_prefill": eng.llm_tokens_per_s_incl_prefill,
         "ru_maxrss_mb": eng.ru_maxrss_mb,
         "cpu": eng.cpu,
@@ -185,6 +190,14 @@ def summarize(
             "recordings": sum(1 for c in corpus if c.source != "synth"),
         },
     }
+
+
+def wake_ms_per_frame(eng: EnginePhase, wake: dict[str, Any] | None) -> float | None:
+    """The wake word's cost per 32 ms frame: the engine's own counter when it ran in wake word
+    mode, else the model scored on the bench's audio at real-time pace in the same run."""
+    if eng.wake_ms_per_frame is not None:
+        return eng.wake_ms_per_frame
+    return (wake or {}).get("paced_ms_per_frame")
 
 
 def soak_figures(eng: EnginePhase) -> dict[str, Any]:

@@ -146,6 +146,8 @@ def format_table(summary: dict[str, Any]) -> str:
             _mark(p["vad_ms_per_frame"], 0.3),
         )
     )
+    if "wake_ms_per_frame" in p:
+        rows.append(("wake word per 32 ms frame", _fmt(p["wake_ms_per_frame"], " ms", 3), "", ""))
     rows.append(("STT real-time factor", _fmt(p["stt_rtf"], nd=3), "", ""))
     rows.append(("TTS real-time factor", _fmt(p["tts_rtf"], nd=3), "", ""))
     rows.append(("LLM tokens/s (in engine)", _fmt(p["llm_tokens_per_s"], nd=1), "", ""))
@@ -253,6 +255,17 @@ def format_table(summary: dict[str, Any]) -> str:
         f"LLM tokens/s incl. prefill {_fmt(summary.get('llm_tokens_per_s_incl_prefill'), nd=1)}; "
         f"ru_maxrss {_fmt(summary.get('ru_maxrss_mb'), ' MB')}"
     )
+    wake = summary.get("wake") or {}
+    if wake.get("model") or wake.get("engine_ms_per_frame") is not None:
+        add(
+            f"wake word ({wake.get('model') or 'engine'}): in the engine "
+            f"{_fmt(wake.get('engine_ms_per_frame'), ' ms', 3)} per frame (wake word mode only); "
+            f"alone at real-time pace {_fmt(wake.get('paced_ms_per_frame'), ' ms', 3)} "
+            f"(p99 {_fmt(wake.get('paced_ms_p99'), ' ms', 3)}), back to back "
+            f"{_fmt(wake.get('back_to_back_ms_per_frame'), ' ms', 3)} (p99 {_fmt(wake.get('back_to_back_ms_p99'), ' ms', 3)})"
+        )
+    elif wake.get("error"):
+        add(f"wake word not timed: {wake['error']}")
     if summary["missed"] or summary["false_cutoffs"]:
         add(
             f"unanswered questions: {summary['missed']}; questions split into two turns: {summary['false_cutoffs']}"

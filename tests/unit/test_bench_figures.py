@@ -115,3 +115,58 @@ def test_summary_json_and_table_carry_the_skill_figures():
     assert "[skill timer]" in table
     off = format_table(summarize(Settings(skills=False), corpus, eng, None))  # type: ignore[arg-type]
     assert "settings: skills off" in off and "skill answers" not in off
+
+
+def test_summary_and_table_carry_the_wake_word_cost():
+    from dataclasses import replace
+
+    from app.config import Settings
+    from app.tools.bench_engine import EnginePhase
+    from app.tools.bench_summary import summarize
+    from app.tools.bench_table import format_table
+
+    turns = [_answer(0, 600.0)]
+    turns[0].report.update(user_text="q", assistant_full_text="a")
+    eng = EnginePhase(
+        turns=turns,
+        missed=[],
+        report={},
+        cold_start_s=1.0,
+        peak_rss_mb=900.0,
+        ru_maxrss_mb=900.0,
+        rss_per_turn=[],
+        vad_ms_per_frame=0.1,
+        vad_lib_ms_per_frame=0.1,
+        stt_rtf=0.1,
+        tts_rtf=0.1,
+        llm_tokens_per_s=20.0,
+        llm_tokens_per_s_incl_prefill=15.0,
+        overhead={},
+        cpu={"load_start": [0.5], "load_end": [0.6], "other_processes_pct": 1.0, "own_pct": 90.0},
+        wall_s=10.0,
+    )
+    corpus = [SimpleNamespace(name="q0", source="synth")]
+    wake = {
+        "model": "hey_jarvis",
+        "paced_frames": 312,
+        "paced_ms_per_frame": 0.21,
+        "paced_ms_p99": 0.42,
+        "back_to_back_frames": 1500,
+        "back_to_back_ms_per_frame": 0.12,
+        "back_to_back_ms_p99": 0.3,
+    }
+    # not in wake word mode: the model timed alone at real-time pace is the figure
+    summary = summarize(Settings(), corpus, eng, None, wake)  # type: ignore[arg-type]
+    assert summary["public"]["wake_ms_per_frame"] == 0.21
+    assert summary["wake"]["engine_ms_per_frame"] is None and summary["wake"]["model"] == "hey_jarvis"
+    table = format_table(summary)
+    assert "wake word per 32 ms frame" in table and "0.210 ms" in table
+    assert "wake word (hey_jarvis)" in table and "back to back 0.120 ms (p99 0.300 ms)" in table
+    # in wake word mode the engine's own counter wins
+    summary = summarize(Settings(), corpus, replace(eng, wake_ms_per_frame=0.25), None, wake)  # type: ignore[arg-type]
+    assert summary["public"]["wake_ms_per_frame"] == 0.25
+    assert "in the engine 0.250 ms per frame" in format_table(summary)
+    # no wake model at all: said so, and the figure is empty
+    summary = summarize(Settings(), corpus, eng, None, {"model": None, "error": "no wake word model"})  # type: ignore[arg-type]
+    assert summary["public"]["wake_ms_per_frame"] is None
+    assert "wake word not timed: no wake word model" in format_table(summary)
