@@ -71,6 +71,13 @@ ENGINES: dict[str, NativeEngine] = {
         ),
         NativeEngine("emotion", "the emotion tagger (Praat)", ("parselmouth",), _REINSTALL),
         NativeEngine("echo", "echo cancellation (Speex AEC)", ("pyaec",), _REINSTALL),
+        NativeEngine(
+            "wake",
+            "the wake word (microWakeWord on TensorFlow Lite)",
+            ("pymicro_wakeword", "pymicro_features"),
+            "reinstall Hearken (from a source checkout: `make setup`); until then, listen without a wake word "
+            "(--mode always, or push to talk)",
+        ),
     )
 }
 
@@ -272,6 +279,9 @@ def spec_for(models: dict[str, Any], settings: Any | None = None) -> dict[str, d
         spec["turn"] = {"path": str(models["turn"].path)}
     spec["emotion"] = {}
     spec["echo"] = {}
+    if "wake" in models:
+        wake = models["wake"]
+        spec["wake"] = {"path": str(wake.path), "config": str(wake.config_path) if wake.config_path else ""}
     return spec
 
 
@@ -536,6 +546,18 @@ def _check_echo(item: dict[str, Any]) -> str:
     return f"4 frames ({aec.name})"
 
 
+def _check_wake(item: dict[str, Any]) -> str:
+    import numpy as np
+
+    from app.messages import FRAME
+
+    wake = _build("wake", "micro-wakeword", item)
+    rng = np.random.default_rng(0)
+    best = max(wake.score((rng.standard_normal(FRAME) * 0.1).astype(np.float32)) for _ in range(40))
+    wake.reset()
+    return f"{wake.phrase!r}: best {best:.2f} on 1.3 s of noise"
+
+
 CHECKERS: dict[str, Callable[[dict[str, Any]], str]] = {
     "vad": _check_vad,
     "stt": _check_stt,
@@ -544,6 +566,7 @@ CHECKERS: dict[str, Callable[[dict[str, Any]], str]] = {
     "turn": _check_turn,
     "emotion": _check_emotion,
     "echo": _check_echo,
+    "wake": _check_wake,
 }
 
 
