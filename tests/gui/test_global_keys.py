@@ -322,3 +322,49 @@ def test_without_the_portal_the_status_points_at_hearken_talk(qtbot, make_window
         assert "no GlobalShortcuts" in keys.status
     finally:
         absent.close()
+
+
+# ---------------------------------------------------------------- a real turn, real models
+
+
+@pytest.mark.integration
+def test_a_real_push_to_talk_turn_through_the_x11_key(qtbot, xserver, other_app, tmp_path):
+    """``hearken gui --mic-file`` in push-to-talk mode: the key held from another app while the
+    virtual microphone plays the question; released, the real models answer it."""
+    import argparse
+
+    from app.ui import launch
+
+    raw, question = tmp_path / "q.raw.wav", tmp_path / "q.wav"
+    subprocess.run(
+        ["espeak-ng", "-v", "en-us", "-s", "150", "-w", str(raw), "What is the capital of France?"],
+        check=True,
+    )
+    subprocess.run(["sox", str(raw), "-r", "16000", str(question), "pad", "0.6", "1.0"], check=True)
+    args = argparse.Namespace(
+        mic_file=question, quit_after_turns=1, screenshot=None, config=None, mic_file_mode="ptt"
+    )
+    run = launch.create(args)
+    window = run.window
+    window.show()
+    keys, seen = start_keys(qtbot, window, env={"DISPLAY": xserver}, display=xserver)
+    assert keys.method == "x11", keys.status
+    import soundfile
+    from PySide6.QtCore import QTimer
+
+    # the virtual microphone plays in real time from "ready": hold the key for exactly the recording
+    held_ms = round(soundfile.info(str(question)).duration * 1000) + 200
+
+    def hold(*_args) -> None:
+        xdotool(xserver, "keydown", "ctrl+alt+space")
+        QTimer.singleShot(held_ms, lambda: xdotool(xserver, "keyup", "space", "alt", "ctrl"))
+
+    window.bridge.ready.connect(hold)
+    with qtbot.waitSignal(window.closed, timeout=240_000):  # loads, holds, answers one turn, closes
+        window.start()
+    assert run.exit_code == launch.EXIT_OK, window.load_error
+    assert seen == [True, False]
+    assert window.answered == 1
+    assert "capital" in user_texts(window)[0].lower()
+    reply = [b.text.text() for b in window.conversation.bubbles() if b.role == "assistant"]
+    assert reply and "paris" in reply[0].lower()
