@@ -198,7 +198,7 @@ def is_automation(args: argparse.Namespace) -> bool:
 
 def claim_instance(args: argparse.Namespace, argv: list[str]) -> tuple[Any, int | None]:
     """(the instance lock, None) to go on; (None, exit code) when a running Hearken took over."""
-    if is_automation(args):
+    if is_automation(args) or sys.platform == "win32":  # the socket and its flock are POSIX (not built here)
         return None, None
     from app.ui import control
 
