@@ -51,6 +51,7 @@ def test_json_has_exactly_the_documented_keys(bench):
         "skills",
         "stages_ms",
         "vad_ms_per_frame",
+        "wake_ms_per_frame",
         "stt_rtf",
         "tts_rtf",
         "llm_tokens_per_s",
@@ -75,7 +76,15 @@ def test_figures_are_positive_and_percentiles_ordered(bench):
     for name in ("end_of_turn", "stt", "llm_first_token", "first_clause", "tts_first_chunk"):
         assert data["stages_ms"][name] > 0, name
     assert data["stages_ms"]["llm_first_token"] <= data["stages_ms"]["first_clause"]
-    for key in ("vad_ms_per_frame", "stt_rtf", "tts_rtf", "llm_tokens_per_s", "peak_rss_mb", "cold_start_s"):
+    for key in (
+        "vad_ms_per_frame",
+        "wake_ms_per_frame",
+        "stt_rtf",
+        "tts_rtf",
+        "llm_tokens_per_s",
+        "peak_rss_mb",
+        "cold_start_s",
+    ):
         assert data[key] > 0, key
 
 
