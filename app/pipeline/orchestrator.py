@@ -80,6 +80,7 @@ from app.pipeline.turns import (
     TurnResumed,
     VadWorker,
     WakeCommand,
+    WakeTuneCommand,
 )
 from app.pipeline.wake import FOREVER, NameCheck, WakeGate, WakeHeard, WakeParams, WakeSlept, strip_wake_words
 from app.pipeline.worker import BoundedQueue
@@ -211,14 +212,16 @@ class Orchestrator:
             except Exception as exc:  # noqa: BLE001 - the rest of the assistant works without it
                 log.exception("the wake word model could not load")
                 self.ui(EngineError("wake word", f"the wake word model could not load: {exc}"))
+        return WakeGate(self._wake_params(), detector, close)
+
+    def _wake_params(self) -> WakeParams:
         s = self.settings
-        params = WakeParams(
+        return WakeParams(
             threshold=s.wake_threshold,
             listen_s=s.wake_listen_s,
             followup_s=s.wake_followup_s,
             by_name=bool(s.wake_name.strip()),
         )
-        return WakeGate(params, detector, close)
 
     @property
     def wake_phrases(self) -> list[str]:
@@ -311,13 +314,20 @@ class Orchestrator:
         "speculative_pause_ms",
         "turn_patience_ms",
         "speaking_rate",
+        "wake_threshold",
+        "wake_listen_s",
+        "wake_followup_s",
+        "wake_name",
+        "stop_words",
     )
 
     def apply_settings(self, changes: dict[str, Any]) -> list[str]:
         """Apply the settings that need no model reload; returns the keys that need a restart."""
         live = {k: v for k, v in changes.items() if k in self.LIVE_SETTINGS}
-        self.settings = self.settings.updated(live).validate()
+        cleared = {k: None for k, v in live.items() if v is None}  # back to the default (updated skips None)
+        self.settings = dataclasses.replace(self.settings.updated(live), **cleared).validate()
         self.vad_worker.command(TuneCommand(TurnParams.from_settings(self.settings)))
+        self.vad_worker.command(WakeTuneCommand(self._wake_params()))
         self.judge = EndOfTurnJudge(JudgeParams.from_settings(self.settings))
         tts = self.tts_worker.tts
         if supports(tts, Capability.SPEAKING_RATE):
@@ -873,6 +883,7 @@ class Orchestrator:
             "dropped": turn.dropped or None,
             "style": turn.style.name,
             "resumed": turn.resumed,
+            "woke": turn.woke,  # wake word mode: the wake word was heard in this turn
             "skill": turn.skill.record() if turn.skill is not None else None,
             "alarm": (
                 {**turn.alarm.alarm.to_dict(), "late": turn.alarm.late} if turn.alarm is not None else None

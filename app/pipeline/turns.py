@@ -351,7 +351,14 @@ class TuneCommand:
     params: TurnParams
 
 
-Command = PttCommand | ModeCommand | TuneCommand | CloseCommand | WakeCommand
+@dataclass(frozen=True)
+class WakeTuneCommand:
+    """New wake word parameters (``app.pipeline.wake.WakeParams``: a settings change)."""
+
+    params: Any
+
+
+Command = PttCommand | ModeCommand | TuneCommand | CloseCommand | WakeCommand | WakeTuneCommand
 
 
 class VadWorker(Worker):
@@ -442,6 +449,9 @@ class VadWorker(Worker):
         elif isinstance(item, WakeCommand):
             if self.gate is not None:
                 self.gate.keep_awake(item.until)
+        elif isinstance(item, WakeTuneCommand):
+            if self.gate is not None:
+                self.gate.tune(item.params)
 
     def _current_turn(self) -> int:
         return self.detector.turn_id if self.detector.in_speech else 0

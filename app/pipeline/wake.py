@@ -79,12 +79,9 @@ class WakeGate:
     """
 
     def __init__(self, params: WakeParams, detector: WakeEngine | None, close: Callable[[int], None]) -> None:
-        self.p = params
         self.detector = detector
         self._close = close
-        self.threshold = (
-            params.threshold if params.threshold is not None else (detector.cutoff if detector else 1.0)
-        )
+        self.tune(params)
         self.awake_until = 0.0
         self.admitted: set[int] = set()
         self._held: dict[int, _Held] = {}
@@ -95,6 +92,12 @@ class WakeGate:
         self.best = 0.0  # the highest score since the last wake (for the settings' meter and tests)
 
     # ---------------- what the engine says ----------------
+    def tune(self, params: WakeParams) -> None:
+        """New sensitivity, windows or wake name (a settings change), from the next frame on."""
+        self.p = params
+        cutoff = self.detector.cutoff if self.detector is not None else 1.0
+        self.threshold = params.threshold if params.threshold is not None else cutoff
+
     def keep_awake(self, until: float) -> None:
         """Stay awake until ``until`` (perf_counter time; FOREVER while an answer is under way)."""
         self.awake_until = until

@@ -11,10 +11,11 @@ from app.ui.meters import LevelMeter, StateIndicator
 
 MODES = (
     ("always", "Always listening", "The assistant listens and answers when you pause"),
+    ("wake", "Wake word", "The assistant stays silent until it hears its wake word, then answers"),
     ("ptt", "Push to talk", "The assistant only hears you while you hold Talk or the push-to-talk key"),
     ("muted", "Muted", "The microphone is off"),
 )
-MODE_ICONS = {"always": "wave", "ptt": "hand", "muted": "mic_off"}
+MODE_ICONS = {"always": "wave", "wake": "ear", "ptt": "hand", "muted": "mic_off"}
 SEGMENT_RADIUS = "8px"
 
 

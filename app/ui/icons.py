@@ -35,6 +35,10 @@ _SVG = {
         'a7 7 0 0 1-7 7h-.6a6 6 0 0 1-4.7-2.3L3.5 15.2a1.6 1.6 0 0 1 2.4-2.1L8 15" fill="none" '
         'stroke="{c}" stroke-width="1.8" stroke-linecap="round" stroke-linejoin="round"/>'
     ),
+    "ear": (
+        '<path d="M7 9a5 5 0 0 1 10 0c0 3-3 4-3 7a3 3 0 0 1-5.6 1.5M10 9.5a2 2 0 0 1 4 0" fill="none" '
+        'stroke="{c}" stroke-width="2" stroke-linecap="round" stroke-linejoin="round"/>'
+    ),
     "stop": '<rect x="6" y="6" width="12" height="12" rx="2.5" fill="{c}"/>',
     "gear": (
         '<circle cx="12" cy="12" r="3.2" fill="none" stroke="{c}" stroke-width="2"/>'

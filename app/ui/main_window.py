@@ -28,6 +28,7 @@ from app.ui.host import EngineHost
 from app.ui.hotkeys.manager import GlobalKeys
 from app.ui.load_controller import LoadController
 from app.ui.menus import WindowMenus, make_tray, show_shortcuts
+from app.ui.meters import STATE_TEXT
 from app.ui.notify import DesktopNotifier
 from app.ui.settings_dialog import SettingsDialog
 from app.ui.status_line import StatusLine
@@ -160,6 +161,7 @@ class MainWindow(QMainWindow):
         b = self.bridge
         b.stopped.connect(self._on_stopped)
         b.stateChanged.connect(self.talk.on_state)
+        b.stateChanged.connect(self._show_state_in_tray)
         b.level.connect(self.body.header.level_meter.set_level)
         b.alarmsChanged.connect(self.body.details.alarms.set_alarms)
         self.conversations.turnFinished.connect(self.turnFinished)
@@ -217,6 +219,12 @@ class MainWindow(QMainWindow):
 
     def interrupt(self) -> None:
         self.talk.interrupt()
+
+    def _show_state_in_tray(self, state: str) -> None:
+        """The tray says whether Hearken waits for its wake word or listens, also while minimised."""
+        tray = getattr(self, "tray", None)
+        if tray is not None:
+            tray.setToolTip(f"Hearken — {STATE_TEXT.get(state, state)}")
 
     def set_mode(self, mode: str) -> None:
         self.talk.set_mode(mode)

@@ -58,7 +58,7 @@ def show_shortcuts(parent: QWidget, ptt_key: str) -> None:
         parent,
         "Keyboard shortcuts",
         f"Hold {key}: push to talk (while this window has focus)\n"
-        "Esc: stop the assistant\nCtrl+1 / 2 / 3: always listening / push to talk / muted\n"
+        "Esc: stop the assistant\nCtrl+1 / 2 / 3 / 4: always listening / wake word / push to talk / muted\n"
         "Ctrl+N: new conversation\nCtrl+,: settings\nCtrl+Q: quit\n\n"
         "A system-wide push-to-talk hotkey is not available in this version.",
     )

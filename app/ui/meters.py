@@ -21,6 +21,7 @@ STATE_TEXT = {
     "loading": "Loading models",
     "idle": "Idle",
     "listening": "Listening",
+    "waiting": "Waiting for the wake word",
     "hearing": "Hearing you",
     "thinking": "Thinking",
     "speaking": "Speaking",

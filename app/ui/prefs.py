@@ -42,9 +42,14 @@ ENGINE_KEYS = (
     "hotwords",
     "input_device",
     "output_device",
+    "wake_model",
+    "wake_threshold",
+    "wake_followup_s",
+    "wake_name",
+    "stop_words",
 )
 # Of those, the ones that need the models reloaded to take effect.
-RELOAD_KEYS = frozenset({"profile", "vad_model", "stt_model", "llm_model", "tts_voice"})
+RELOAD_KEYS = frozenset({"profile", "vad_model", "stt_model", "llm_model", "tts_voice", "wake_model"})
 
 
 # ---------------------------------------------------------------- config.toml
@@ -144,13 +149,13 @@ class UiPrefs:
     theme: str = "system"  # system | light | dark
     ptt_key: str = "Space"  # a QKeySequence string of one key
     global_ptt_key: str = "Ctrl+Alt+Space"  # push-to-talk from any application; "" = off
-    mode: str = "always"  # always | ptt | muted
+    mode: str = "wake"  # wake | always | ptt | muted (a new install waits for its wake word)
 
     def validated(self) -> UiPrefs:
         if self.theme not in ("system", "light", "dark"):
             self.theme = "system"
-        if self.mode not in ("always", "ptt", "muted"):
-            self.mode = "always"
+        if self.mode not in ("always", "wake", "ptt", "muted"):
+            self.mode = "wake"
         if not self.ptt_key:
             self.ptt_key = "Space"
         return self

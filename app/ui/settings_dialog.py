@@ -211,6 +211,7 @@ class SettingsDialog(QDialog):
         tabs.addTab(self._models_tab(), "&Models")
         tabs.addTab(self._conversation_tab(), "&Conversation")
         tabs.addTab(self._listening_tab(), "&Listening && keys")
+        tabs.addTab(self._wake_tab(), "&Wake word && stop")
         tabs.addTab(self._appearance_tab(), "&Appearance")
         self.buttons = QDialogButtonBox(
             QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel
@@ -315,7 +316,7 @@ class SettingsDialog(QDialog):
         self.patience.setSuffix(" ms")
         self.patience.setValue(self.settings.turn_patience_ms)
         self.patience.setToolTip(
-            "How long Hearken waits through a pause when you sound unfinished (\"and so...\") before answering"
+            'How long Hearken waits through a pause when you sound unfinished ("and so...") before answering'
         )
         form.addRow("&Patience with pauses:", self.patience)
         self.ptt_key = QKeySequenceEdit(QKeySequence(self.ui_prefs.ptt_key))
@@ -335,6 +336,17 @@ class SettingsDialog(QDialog):
         form.addRow("Active method:", self.global_key_status)
         form.addRow(self._note(GLOBAL_KEY_NOTE))
         return w
+
+    def _wake_tab(self) -> QWidget:
+        from app.models import ModelError, load_catalog
+        from app.ui.wake_settings import WakeSettingsTab
+
+        try:
+            catalog = load_catalog()
+        except ModelError:
+            catalog = []  # the models tab says why
+        self.wake = WakeSettingsTab(self.settings, catalog)
+        return self.wake
 
     @staticmethod
     def _note(text: str) -> QLabel:
@@ -384,6 +396,7 @@ class SettingsDialog(QDialog):
         }
         for role, picker in self.pickers.items():
             out[ROLE_SETTING[role]] = picker.path
+        out.update(self.wake.values())
         return out
 
     def prefs(self) -> UiPrefs:

@@ -108,14 +108,19 @@ class TalkController(QObject):
         """Check the current mode everywhere and say how to talk in it (with the current key)."""
         self.header.show_mode(self.mode)
         self.menus.show_mode(self.mode)
+        self.show_ready(self.engine_status.ready)
+
+    def _show_hint(self) -> None:
         key = (
             QKeySequence(self._ui_prefs().ptt_key).toString(QKeySequence.SequenceFormat.NativeText) or "Space"
         )
-        self.controls.show_mode(self.mode, key)
-        self.show_ready(self.engine_status.ready)
+        engine = self.engine_status.engine
+        phrases = engine.orchestrator.wake_phrases if engine is not None else []
+        self.controls.show_mode(self.mode, key, *phrases[:1])  # the loaded wake word, once known
 
     def show_ready(self, ready: bool) -> None:
         """Talk and Stop work only with the models ready (and not while closing)."""
+        self._show_hint()
         ready = ready and not self.engine_status.closing
         self.controls.talk_button.setEnabled(ready and self.mode != "muted")
         self.controls.stop_button.setEnabled(ready)

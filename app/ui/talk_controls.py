@@ -10,6 +10,7 @@ from app.ui.labels import muted_label
 
 MODE_HINT = {
     "always": "Just speak — Hearken answers when you pause. Hold {key} to talk over it.",
+    "wake": "Say \u201c{wake}\u201d, then your request — or hold {key}. Follow-ups need no wake word.",
     "ptt": "Hold the Talk button or {key} while you speak.",
     "muted": "The microphone is muted.",
 }
@@ -48,9 +49,9 @@ class TalkControls(QWidget):
         self.mode_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         lay.addWidget(self.mode_hint)
 
-    def show_mode(self, mode: str, key: str) -> None:
-        """Say how to talk in this mode, naming the push-to-talk key as the user sees it."""
-        self.mode_hint.setText(MODE_HINT[mode].format(key=key))
+    def show_mode(self, mode: str, key: str, wake: str = "Hey Jarvis") -> None:
+        """Say how to talk in this mode, naming the push-to-talk key and the wake word as the user sees them."""
+        self.mode_hint.setText(MODE_HINT[mode].format(key=key, wake=wake))
         self.talk_button.setToolTip(f"Hold while you speak (or hold {key} while this window has focus)")
 
     def set_held(self, held: bool) -> None:

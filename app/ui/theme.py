@@ -72,6 +72,7 @@ STATE_COLORS = {
     "loading": "#8a8f9c",
     "idle": "#8a8f9c",
     "listening": "#2e9d62",
+    "waiting": "#5b8a74",
     "hearing": "#e0a100",
     "thinking": "#7b61ff",
     "speaking": "#3b82f6",
