@@ -111,6 +111,11 @@ STOP_PHRASES = frozenset(
 )  # fmt: skip
 #: Words around a stop that change nothing ("stop, please", "okay, stop", "hey Jarvis, stop").
 _STOP_FILLERS = frozenset("please now just okay ok oh hey um uh alright right thanks".split())
+#: How Whisper writes a clipped "stop" or "cancel" through the echo canceller ("Cancel." -> "cancelled").
+_STOP_FORMS = {
+    "cancelled": "cancel", "canceled": "cancel", "canceling": "cancel", "cancelling": "cancel",
+    "stopped": "stop", "stopping": "stop", "stops": "stop", "stap": "stop",
+}  # fmt: skip
 _STOP_MATCH = 0.85  # a mishearing as close as "stopp" to a stop phrase still stops
 
 
@@ -140,7 +145,7 @@ def is_stop_command(text: str, extra: str | Iterable[str] = ()) -> bool:
 def _core(text: str) -> str:
     """The words that matter: no punctuation, politeness or repeats ("Stop, stop, please!" -> "stop")."""
     plain = " ".join(_plain_words(text)).replace("thank you", "thanks")
-    words = [w for w in plain.split() if w not in _STOP_FILLERS]
+    words = [_STOP_FORMS.get(w, w) for w in plain.split() if w not in _STOP_FILLERS]
     while len(words) >= 2 and words[-1] == words[-2]:
         words.pop()  # "stop stop stop"
     return " ".join(words)

@@ -381,6 +381,8 @@ class VadWorker(Worker):
         self.vad_factory = vad_factory
         self.gate_factory = gate_factory  # wake word mode: builds the WakeGate (app.pipeline.wake)
         self.gate: Any = None
+        self.wake_seconds = 0.0  # time spent on the wake word model (wake word mode), for bench
+        self.wake_frames = 0
         self.detector = TurnDetector(params)
         self.on_action = on_action
         self.on_ui = on_ui
@@ -398,8 +400,6 @@ class VadWorker(Worker):
         self.vad = self.vad_factory()
         if self.gate_factory is not None:
             self.gate = self.gate_factory(self.detector.close)
-        self.wake_seconds = 0.0
-        self.wake_frames = 0
 
     def command(self, cmd: Command) -> None:
         """Queue a command from any thread without blocking; handled before the next audio block."""

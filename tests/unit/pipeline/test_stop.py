@@ -33,6 +33,7 @@ LONG = " ".join(f"Sentence number {i} of a long answer." for i in range(12))
         "Stopp.",
         "Top.",
         "Quiet.",
+        "Cancelled.",
     ],
 )
 def test_stop_commands(text):
