@@ -13,6 +13,30 @@ def _turn(index: int, item: int, first_token: float) -> EngineTurn:
     return EngineTurn(index, item, {"latency_ms": {"voice_to_voice": 600.0, "llm_first_token": first_token}})
 
 
+
+def _phase(turns: list):
+    """An engine phase of ``turns`` with plain figures for everything else."""
+    from app.tools.bench_engine import EnginePhase
+
+    return EnginePhase(
+        turns=turns,
+        missed=[],
+        report={},
+        cold_start_s=1.0,
+        peak_rss_mb=900.0,
+        ru_maxrss_mb=900.0,
+        rss_per_turn=[],
+        vad_ms_per_frame=0.1,
+        vad_lib_ms_per_frame=0.1,
+        stt_rtf=0.1,
+        tts_rtf=0.1,
+        llm_tokens_per_s=20.0,
+        llm_tokens_per_s_incl_prefill=15.0,
+        overhead={},
+        cpu={"load_start": [0.5], "load_end": [0.6], "other_processes_pct": 1.0, "own_pct": 90.0},
+        wall_s=10.0,
+    )
+
 def test_soak_compares_the_last_turns_with_the_same_questions_asked_first():
     # 50 turns over 20 questions; question q costs 50 + 5q ms at first and 10 % more later on,
     # except turn 50, which is slow on its own (a one-off).
@@ -78,31 +102,13 @@ def test_soak_first_token_leaves_skill_turns_out():
 
 def test_summary_json_and_table_carry_the_skill_figures():
     from app.config import Settings
-    from app.tools.bench_engine import EnginePhase
     from app.tools.bench_summary import summarize
     from app.tools.bench_table import format_table
 
     turns = [_answer(0, 600.0), _answer(1, 420.0, "timer"), _answer(2, 700.0)]
     for t in turns:
         t.report.update(user_text="q", assistant_full_text="a")
-    eng = EnginePhase(
-        turns=turns,
-        missed=[],
-        report={},
-        cold_start_s=1.0,
-        peak_rss_mb=900.0,
-        ru_maxrss_mb=900.0,
-        rss_per_turn=[],
-        vad_ms_per_frame=0.1,
-        vad_lib_ms_per_frame=0.1,
-        stt_rtf=0.1,
-        tts_rtf=0.1,
-        llm_tokens_per_s=20.0,
-        llm_tokens_per_s_incl_prefill=15.0,
-        overhead={},
-        cpu={"load_start": [0.5], "load_end": [0.6], "other_processes_pct": 1.0, "own_pct": 90.0},
-        wall_s=10.0,
-    )
+    eng = _phase(turns)
     corpus = [SimpleNamespace(name=f"q{i}", source="synth") for i in range(3)]
     summary = summarize(Settings(), corpus, eng, None)  # type: ignore[arg-type]
     sk = summary["public"]["skills"]
@@ -121,30 +127,12 @@ def test_summary_and_table_carry_the_wake_word_cost():
     from dataclasses import replace
 
     from app.config import Settings
-    from app.tools.bench_engine import EnginePhase
     from app.tools.bench_summary import summarize
     from app.tools.bench_table import format_table
 
     turns = [_answer(0, 600.0)]
     turns[0].report.update(user_text="q", assistant_full_text="a")
-    eng = EnginePhase(
-        turns=turns,
-        missed=[],
-        report={},
-        cold_start_s=1.0,
-        peak_rss_mb=900.0,
-        ru_maxrss_mb=900.0,
-        rss_per_turn=[],
-        vad_ms_per_frame=0.1,
-        vad_lib_ms_per_frame=0.1,
-        stt_rtf=0.1,
-        tts_rtf=0.1,
-        llm_tokens_per_s=20.0,
-        llm_tokens_per_s_incl_prefill=15.0,
-        overhead={},
-        cpu={"load_start": [0.5], "load_end": [0.6], "other_processes_pct": 1.0, "own_pct": 90.0},
-        wall_s=10.0,
-    )
+    eng = _phase(turns)
     corpus = [SimpleNamespace(name="q0", source="synth")]
     wake = {
         "model": "hey_jarvis",
