@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from app.config import Settings
-from app.models import ModelError, resolve
+from app.models import ROLES, ModelError, resolve
 from app.ui import launch
 from app.ui.heartbeat import StallMeter
 
@@ -27,7 +27,7 @@ pytestmark = [pytest.mark.gui, pytest.mark.integration]
 @pytest.fixture(scope="module")
 def question(tmp_path_factory) -> Path:
     try:
-        for role in ("vad", "stt", "llm", "tts", "turn"):
+        for role in ROLES:
             resolve(role, Settings())
     except ModelError as exc:
         pytest.fail(f"the real-engine GUI test needs the default models (make test installs them): {exc}")

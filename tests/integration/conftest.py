@@ -10,7 +10,7 @@ import pytest
 
 from app.audio.io import load_speech
 from app.config import Settings
-from app.models import ModelError, resolve
+from app.models import ROLES, ModelError, resolve
 
 QUESTIONS = {
     "capital": "What is the capital of France?",
@@ -24,7 +24,7 @@ QUESTIONS = {
 @pytest.fixture(scope="session", autouse=True)
 def _real_models_present():
     try:
-        for role in ("vad", "stt", "llm", "tts", "turn"):
+        for role in ROLES:
             resolve(role, Settings())
     except ModelError as exc:
         pytest.fail(f"integration tests need the default models (make test installs them): {exc}")

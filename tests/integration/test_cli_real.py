@@ -9,6 +9,7 @@ import pytest
 import soundfile as sf
 
 from app.audio.io import load_speech
+from app.models import ROLES
 from tests.conftest import DATA
 from tests.integration.conftest import run_cli
 
@@ -70,7 +71,7 @@ def test_models_lists_every_role_verified():
     res = run_cli("models", "--json")
     assert res.returncode == 0, res.stderr
     rows = json.loads(res.stdout)
-    assert {r["role"] for r in rows} == {"vad", "stt", "llm", "tts", "turn"}
+    assert {r["role"] for r in rows} == set(ROLES)
     assert all(r["verified"] is True for r in rows)
 
 

@@ -15,7 +15,7 @@ from app.config import Settings
 from app.engine import build_engine
 from app.engines.stt import WhisperStt
 from app.filemode import run_files
-from app.models import resolve
+from app.models import ROLES, resolve
 from tests.conftest import DATA
 from tests.integration.conftest import QUESTIONS, run_cli
 
@@ -107,7 +107,7 @@ def test_spoken_question_gets_spoken_answer_about_paris(spoken_audio, stt, tmp_p
     assert lat["voice_to_voice"] == pytest.approx((t["first_audio"] - t["speech_end"]) * 1000, abs=1.0)
     saved = json.loads((tmp_path / "report.json").read_text())
     assert saved["turns"][0]["turn_id"] == turn["turn_id"]
-    assert set(saved["models"]) == {"vad", "stt", "llm", "tts", "turn"}
+    assert set(saved["models"]) == set(ROLES)
 
 
 def test_barge_in_interrupts_first_answer(spoken_audio, tmp_path):
