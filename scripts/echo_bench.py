@@ -447,9 +447,15 @@ def run_sim(args: argparse.Namespace) -> dict:
 
 
 def run_pulse(args: argparse.Namespace) -> dict:
+    from app.config import Settings
     from tests.integration.test_live_audio import LiveHarness  # the same harness as the tests
 
-    with LiveHarness.started(rate=48000, loopback_db=args.echo_db, loopback_ms=int(args.delay_ms)) as h:
+    settings = Settings(stop_words="enough talking") if args.stop_trials else None
+    with LiveHarness.started(
+        rate=48000, loopback_db=args.echo_db, loopback_ms=int(args.delay_ms), settings=settings
+    ) as h:
+        if args.stop_trials:
+            return h.stop_trials(args.stop_trials)
         return h.echo_benchmark(turns=args.turns)
 
 
@@ -457,6 +463,12 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--path", choices=["sim", "pulse"], default="sim")
     ap.add_argument("--turns", type=int, default=24, help="assistant replies per scenario")
+    ap.add_argument(
+        "--stop-trials",
+        type=int,
+        default=0,
+        help="pulse: say a stop phrase over this many long answers instead",
+    )
     ap.add_argument("--echo-db", type=float, default=-3.0, help="echo level at the mic vs the speaker signal")
     ap.add_argument("--delay-ms", type=float, default=30.0, help="speaker-to-mic delay")
     ap.add_argument("--out-rate", type=int, default=48000, help="simulated speaker rate")
@@ -470,7 +482,9 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING)
     figures = run_sim(args) if args.path == "sim" else run_pulse(args)
     print(json.dumps(figures, indent=2, default=str))
-    summary = figures.get("summary") or _summary(figures)
+    summary = figures.get("summary") or (
+        f"stop obeyed {figures['obeyed']}/{figures['trials']}" if "obeyed" in figures else _summary(figures)
+    )
     print(summary)
     if args.json:
         args.json.write_text(json.dumps(figures, indent=2, default=str), encoding="utf-8")

@@ -213,8 +213,22 @@ def _micro_wakeword() -> type:
 
 
 def _micro_wakeword_args(model: ModelFiles | None, settings: Settings) -> Arguments:
+    """The model's files, and the threshold Hearken measured for a catalog model (docs/wake.md):
+    the cutoff in a model's own JSON is tuned for a microcontroller's microphone and misses
+    a quarter of the phrases spoken here, so the catalog may carry a better one."""
+    from app.models import ModelError, entry_by_id
+
     files = _model(model)
-    return (files.path, files.config_path), {}
+    kwargs: dict[str, Any] = {}
+    model_id = getattr(files, "id", None)
+    if model_id:
+        try:
+            threshold = entry_by_id(model_id).extra.get("wake_threshold")
+        except ModelError:
+            threshold = None  # a user's own model: its JSON's cutoff
+        if threshold is not None:
+            kwargs["cutoff"] = float(threshold)
+    return (files.path, files.config_path), kwargs
 
 
 def _no_arguments(model: ModelFiles | None, settings: Settings) -> Arguments:

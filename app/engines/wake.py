@@ -55,7 +55,7 @@ class MicroWakeWordDetector:
 
     capabilities: ClassVar[frozenset[Capability]] = NONE
 
-    def __init__(self, model_path: Path, config_path: Path | None = None) -> None:
+    def __init__(self, model_path: Path, config_path: Path | None = None, *, cutoff: float | None = None) -> None:
         from pymicro_wakeword import MicroWakeWord, MicroWakeWordFeatures
         from pymicro_wakeword.microwakeword import _MODULE_LIB_DIR
 
@@ -69,7 +69,7 @@ class MicroWakeWordDetector:
                 "pip install --force-reinstall pymicro-wakeword==2.5.0"
             )
         self.phrase: str = cfg["phrase"]
-        self.cutoff: float = cfg["cutoff"]
+        self.cutoff: float = float(cutoff) if cutoff is not None else cfg["cutoff"]  # the default threshold
         self.model_id = model_path.stem
         self._model = MicroWakeWord(
             self.model_id,

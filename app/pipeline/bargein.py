@@ -151,6 +151,24 @@ def _core(text: str) -> str:
     return " ".join(words)
 
 
+#: How a question or a request starts: said over an answer, such words are answered, not obeyed.
+_ASKING = frozenset(
+    "what whats what's who whos who's where wheres where's when why how which whose is are was were "
+    "do does did can could will would should shall may might have has tell give set play show turn "
+    "remind open read find call make start".split()
+)
+
+
+def is_interjection(text: str) -> bool:
+    """True for a few words that are neither a question nor a request: said over the assistant's
+    answer they mean "stop talking", whatever the echo canceller and Whisper made of them
+    ("Stop." heard as "Let's hop.", "Stop talking" as "I'm talking", "Wait.", "No, no.")."""
+    if "?" in text:
+        return False
+    words = _core(text).split()
+    return 0 < len(words) <= 3 and words[0] not in _ASKING
+
+
 def is_backchannel(text: str) -> bool:
     """True for "mm-hmm", "yeah, okay", a cough (nothing, or one of Whisper's inventions);
     False when the burst holds a word that asks the assistant to stop, or several other words."""

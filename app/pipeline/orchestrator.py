@@ -56,7 +56,7 @@ from app.messages import (
     UserTurn,
     Utterance,
 )
-from app.pipeline.bargein import Decision, UserEvent, decide, is_stop_command
+from app.pipeline.bargein import Decision, UserEvent, decide, is_interjection, is_stop_command
 from app.pipeline.cancel import CancelScope
 from app.pipeline.clock import TurnClock
 from app.pipeline.endofturn import EndOfTurnJudge, JudgeParams, Verdict
@@ -82,7 +82,16 @@ from app.pipeline.turns import (
     WakeCommand,
     WakeTuneCommand,
 )
-from app.pipeline.wake import FOREVER, NameCheck, WakeGate, WakeHeard, WakeParams, WakeSlept, strip_wake_words
+from app.pipeline.wake import (
+    FOREVER,
+    VERIFY_FROM,
+    NameCheck,
+    WakeGate,
+    WakeHeard,
+    WakeParams,
+    WakeSlept,
+    strip_wake_words,
+)
 from app.pipeline.worker import BoundedQueue
 from app.skills import SkillAnswer, Skills
 
@@ -135,6 +144,7 @@ class Turn:
     alarm: AlarmFired | None = None  # an announcement nobody asked for: what went off
     woke: bool = False  # wake word mode: the wake word was heard in it (its words start with it)
     name_check: bool = False  # wake word mode: answered only if its words start with the wake name
+    over_answer: bool = False  # it began while the assistant's answer was playing
 
 
 class Orchestrator:
@@ -221,6 +231,7 @@ class Orchestrator:
             listen_s=s.wake_listen_s,
             followup_s=s.wake_followup_s,
             by_name=bool(s.wake_name.strip()),
+            verify_from=VERIFY_FROM,
         )
 
     @property
@@ -456,7 +467,9 @@ class Orchestrator:
             turn = self._turn(action.turn_id)
             turn.clock.stamp("speech_start", action.t)
             self.ui(UserSpeechStarted(action.turn_id, action.t - self.t0))
-            if self.active_turn() is None:
+            other = self.active_turn(besides=turn)
+            turn.over_answer = other is not None and other.state == "speaking"
+            if other is None:
                 self._set_state("hearing")
         elif isinstance(action, SpeechSustained):
             if self._barge_in(UserEvent.SUSTAINED, self._turn(action.turn_id)) is Decision.INTERRUPT:
@@ -658,7 +671,7 @@ class Orchestrator:
             if turn is None or turn.state != "hearing" or self.scope.is_stale(tr.gen):
                 return
             called = self._called(turn, tr.text)
-            if called is not None and self._is_stop(called):
+            if called is not None and (self._is_stop(called) or (turn.over_answer and is_interjection(called))):
                 self.stop_command(called)  # at the first pause, not at the end of the turn
                 return
             if self.active_turn() is not None:
@@ -706,6 +719,11 @@ class Orchestrator:
         if called is None:
             if not self._wake_only(turn, tr.text):
                 self.drop_turn(tr.turn_id, "not called by name")
+            return
+        if turn.over_answer and is_interjection(called):
+            # a few words that ask nothing, said over the answer: "stop", however it was heard
+            self.drop_turn(tr.turn_id, f"an interjection over the answer ({tr.text!r})")
+            self.stop_command(called)
             return
         text = f"{self._pending_prefix} {called}".strip()
         self._pending_prefix = ""

@@ -14,7 +14,12 @@ the detector and the engine (on the VAD thread) and lets a turn through only whe
 - push-to-talk was pressed;
 - a wake *name* is set ("Hearken", matched on the transcript, see :func:`strip_wake_words`):
   then a turn that nothing admitted still goes to speech recognition when it ends, marked
-  :class:`NameCheck`, and the orchestrator answers it only if its words start with the name.
+  :class:`NameCheck`, and the orchestrator answers it only if its words start with the name;
+- the model *nearly* heard its phrase (its score reached ``verify_from`` but not the
+  threshold): the turn is checked the same way, on the model's phrase.  A second opinion from
+  Whisper on the few turns that sound like the phrase catches the phrases a quiet, noisy or
+  unusual voice says (docs/wake.md: the misses), while speech that merely scores a little
+  never wakes it unless its words start with the phrase.
 
 Everything else is dropped when it ends: never transcribed, never shown, never answered.
 """
@@ -32,6 +37,9 @@ from app.engines.wake import WakeEngine
 from app.pipeline.turns import Action, Emit, SpeechStart, TurnResumed
 
 FOREVER = float("inf")
+#: A turn whose wake score reached this, but not the threshold, is checked on its words
+#: (measured: docs/wake.md, "A second opinion").
+VERIFY_FROM = 0.1
 
 
 @dataclass(frozen=True)
@@ -64,6 +72,7 @@ class WakeParams:
     followup_s: float = 5.0  # after an answer: a follow-up within this needs no wake word
     refractory_s: float = 1.5  # one phrase, one wake (the mean stays high for a few frames)
     by_name: bool = False  # a wake name is matched on transcripts: unadmitted turns are checked
+    verify_from: float | None = None  # a turn scoring this (below the threshold) is checked on its words
 
 
 @dataclass
@@ -90,6 +99,9 @@ class WakeGate:
         self._was_awake = False
         self.wakes = 0
         self.best = 0.0  # the highest score since the last wake (for the settings' meter and tests)
+        self._near: dict[int, float] = {}  # turn -> its highest score, for turns not (yet) admitted
+        self._near_at = 0.0  # a near wake before the turn's SpeechStart: counts for the next one
+        self.verified = 0  # turns sent to speech recognition because the model nearly woke
 
     # ---------------- what the engine says ----------------
     def tune(self, params: WakeParams) -> None:
@@ -122,6 +134,11 @@ class WakeGate:
             self.best = max(self.best, score)
             if score >= self.threshold and t >= self._quiet_until:
                 out.extend(self._wake(t, turn_id, score))
+            elif self.p.verify_from is not None and score >= self.p.verify_from:
+                if turn_id and turn_id not in self.admitted:
+                    self._near[turn_id] = max(self._near.get(turn_id, 0.0), score)
+                elif not turn_id:
+                    self._near_at = t + 1.0
         awake = self.awake(t) or bool(turn_id and turn_id in self.admitted)
         if self._was_awake and not awake:
             out.append(WakeSlept(t))
@@ -137,6 +154,7 @@ class WakeGate:
         self.awake_until = max(self.awake_until, t + self.p.listen_s)
         self._was_awake = True
         out: list[Action | WakeHeard] = [WakeHeard(turn_id, t, score)]
+        self._near.pop(turn_id, None)
         if turn_id and turn_id not in self.admitted:
             self.admitted.add(turn_id)
             held = self._held.pop(turn_id, _Held())
@@ -164,11 +182,16 @@ class WakeGate:
                 continue
             if isinstance(a, SpeechStart):
                 self._held[turn_id] = _Held([a])
+                if a.t <= self._near_at:
+                    self._near[turn_id] = self.p.verify_from or 0.0
+                    self._near_at = 0.0
             elif isinstance(a, TurnResumed):
                 continue  # a dropped turn is never continued (it was closed)
             elif isinstance(a, Emit) and a.kind == "final":
                 self._held.pop(turn_id, None)
-                if self.p.by_name:
+                near = self._near.pop(turn_id, None) is not None
+                if self.p.by_name or near:
+                    self.verified += near and not self.p.by_name
                     self.admitted.add(turn_id)
                     out.extend([NameCheck(turn_id), a])
                 else:

@@ -49,7 +49,7 @@ class TalkControls(QWidget):
         self.mode_hint.setAlignment(Qt.AlignmentFlag.AlignCenter)
         lay.addWidget(self.mode_hint)
 
-    def show_mode(self, mode: str, key: str, wake: str = "Hey Jarvis") -> None:
+    def show_mode(self, mode: str, key: str, wake: str = "Alexa") -> None:
         """Say how to talk in this mode, naming the push-to-talk key and the wake word as the user sees them."""
         self.mode_hint.setText(MODE_HINT[mode].format(key=key, wake=wake))
         self.talk_button.setToolTip(f"Hold while you speak (or hold {key} while this window has focus)")

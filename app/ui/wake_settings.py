@@ -46,6 +46,7 @@ class WakeSettingsTab(QWidget):
         form = QFormLayout(self)
         entries = [e for e in catalog if e.role == "wake"]
         default = next((e for e in entries if settings.profile in e.profiles), None)
+        entries.sort(key=lambda e: e is not default)  # the default first
         self.model = QComboBox()
         self.model.setAccessibleName("Wake word")
         for e in entries:

@@ -43,7 +43,7 @@ def test_the_wake_tab_shows_and_returns_the_wake_settings(qtbot):
     )
     qtbot.addWidget(tab)
     labels = [tab.model.itemText(i) for i in range(tab.model.count())]
-    assert any("Hey Jarvis" in t and "default" in t for t in labels) and "\u201cAlexa\u201d" in labels
+    assert any("Alexa" in t and "default" in t for t in labels) and "\u201cHey Jarvis\u201d" in labels
     assert tab.values() == {
         "wake_model": "alexa",
         "wake_threshold": 0.8,

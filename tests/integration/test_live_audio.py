@@ -350,6 +350,48 @@ class LiveHarness:
             "seconds": round(time.perf_counter() - t_start, 1),
         }
 
+    STOP_TRIALS: tuple[str, ...] = ("Stop.", "Be quiet.", "Cancel.", "Stop it.", "Stop talking.", "Enough talking.")
+
+    def stop_trials(self, n: int = 20) -> dict[str, Any]:
+        """``n`` times: ask for a long story, and while it plays say one of :attr:`STOP_TRIALS`
+        (the last one is the user's own stop words: run with ``stop_words="enough talking"``).
+        A trial is obeyed when the story stops within 5 s and nothing is answered after it."""
+        trials: list[dict[str, Any]] = []
+        latencies: list[float] = []
+        t_start = time.perf_counter()
+        for i in range(n):
+            phrase = self.STOP_TRIALS[i % len(self.STOP_TRIALS)]
+            self.wait(self.orch.is_idle, timeout=30)
+            before = len(self.answered())
+            self.say("Tell me a long story about a brave little dragon who learns to fly.")
+            if not self.wait(self.speaking, timeout=60):
+                trials.append({"phrase": phrase, "obeyed": False, "why": "the story never played"})
+                continue
+            time.sleep(1.0 + 0.4 * (i % 4))
+            t_feed = time.perf_counter()
+            _, utt = self.say(phrase)
+            stopped = self.wait(lambda b=before: any(t["interrupted"] for t in self.answered()[b:]), 5)
+            self.wait(self.orch.is_idle, timeout=30)
+            time.sleep(1.0)  # a reply to the stop words would have begun by now
+            after = self.answered()[before:]
+            replies = [t for t in after if not t["interrupted"]]
+            onset = self.onset_time(utt, t_feed)
+            silent = self.silent_after(onset) if onset is not None else None
+            if stopped and onset is not None and silent is not None:
+                latencies.append((silent - onset) * 1000)
+            obeyed = stopped and not replies
+            why = "" if obeyed else ("not stopped" if not stopped else f"answered {replies[0]['user_text']!r}")
+            trials.append({"phrase": phrase, "obeyed": obeyed, "why": why})
+        return {
+            "path": "pulse",
+            "trials": len(trials),
+            "obeyed": sum(t["obeyed"] for t in trials),
+            "misses": [t for t in trials if not t["obeyed"]],
+            "stop_latency_ms_p50": float(np.percentile(latencies, 50)) if latencies else None,
+            "stop_latency_ms_p95": float(np.percentile(latencies, 95)) if latencies else None,
+            "seconds": round(time.perf_counter() - t_start, 1),
+        }
+
 
 # ====================================================================== fixtures
 

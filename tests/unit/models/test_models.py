@@ -636,7 +636,7 @@ def test_real_fast_profile_resolves_and_verifies(home: Path) -> None:
         "llm": "qwen2.5-coder-0.5b-instruct-q4_k_m",
         "tts": "piper-en_US-joe-medium",
         "turn": "smart-turn-v3.2",
-        "wake": "hey_jarvis",
+        "wake": "alexa",
     }
     assert all(m.verified is True for m in models.values())
     for choice in ("alexa", "hey_jarvis", "hey_mycroft", "okay_nabu"):  # a catalog wake word, by its id

@@ -9,7 +9,7 @@ import pytest
 
 from app.config import Settings
 from app.messages import Interrupted, TurnDone
-from app.pipeline.bargein import BackchannelClassifier, is_stop_command
+from app.pipeline.bargein import BackchannelClassifier, is_interjection, is_stop_command
 from tests.fakes import LoudWake, ScriptedLlm, ScriptedStt, ToneTts, make_orchestrator, silence, speech
 from tests.unit.pipeline.test_pipeline import events, feed, running, wait_for  # noqa: F401 - a fixture
 
@@ -62,6 +62,28 @@ def test_the_users_own_stop_words():
     assert is_stop_command("That will do, thanks.", "that will do, off you go")
     assert is_stop_command("Off you go!", ["that will do", "off you go"])
     assert not is_stop_command("That will do, thanks.")
+
+
+@pytest.mark.parametrize(
+    "text", ["Let's hop.", "I'm talking.", "They have talking.", "Wait.", "No, no.", "Thanks, Tod."]
+)
+def test_a_few_words_that_ask_nothing_are_an_interjection(text):
+    assert is_interjection(text)  # how "stop" comes out of the echo canceller and Whisper
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "What up?",
+        "What is the capital of Spain",
+        "Tell me more.",
+        "Set a timer.",
+        "",
+        "Paris, London, Rome and Berlin.",
+    ],
+)
+def test_questions_requests_and_sentences_are_no_interjection(text):
+    assert not is_interjection(text)
 
 
 def _settings(**kw) -> Settings:
@@ -139,3 +161,22 @@ def test_the_classifier_stops_the_engine_when_a_short_burst_says_stop():
     yeah = BackchannelClassifier(lambda: _Whisper("Yeah."), on_stop=stopped.append)
     yeah._loading.join(5)
     assert yeah(np.zeros(8000, np.float32)) is True and stopped == ["Stop!"]
+
+
+def test_a_misheard_stop_over_the_answer_stops_it_and_is_not_answered(running):  # noqa: F811
+    llm = ScriptedLlm(reply=LONG)
+    stt = ScriptedStt(["What is the capital of France?", "What is the capital of France?", "Let's hop."])
+    orch = running(make_orchestrator(stt=stt, llm=llm, tts=ToneTts(0.08), settings=_settings()))
+    _stop_while_speaking(orch)
+    assert len(orch.finished) == 1 and orch.finished[0]["interrupted"]
+    dropped = [e.metrics["dropped"] for e in events(orch) if isinstance(e, TurnDone) and e.metrics["dropped"]]
+    assert dropped and "interjection" in dropped[0]
+    assert all(p[-1]["content"] != "Let's hop." for p in llm.prompts)
+
+
+def test_the_same_words_with_nothing_playing_are_answered(running):  # noqa: F811
+    llm = ScriptedLlm()
+    orch = running(make_orchestrator(stt=ScriptedStt(["Let's hop."]), llm=llm, settings=_settings()))
+    feed(orch, np.concatenate([silence(0.3), speech(0.6), silence(1.0)]))
+    wait_for(lambda: orch.finished and orch.is_idle(), 10)
+    assert len(orch.finished) == 1 and not orch.finished[0]["interrupted"]

@@ -121,6 +121,30 @@ def test_with_a_wake_name_an_uncalled_turn_is_transcribed_for_the_name_check():
     assert closed == []
 
 
+def test_a_turn_the_model_nearly_woke_on_is_checked_on_its_words():
+    gate, det, closed = _gate(verify_from=0.1)
+    gate.filter([SpeechStart(1, 10.0)])
+    det.next = 0.3  # below the threshold (0.9): no wake, but a second opinion
+    assert gate.frame(QUIET, 10.4, turn_id=1) == []
+    final = _emit("final", 1)
+    assert gate.filter([final]) == [NameCheck(1), final]
+    assert closed == [] and gate.verified == 1
+    det.next = 0.05  # too little to ask: dropped as before
+    gate.filter([SpeechStart(2, 20.0)])
+    gate.frame(QUIET, 20.4, turn_id=2)
+    assert gate.filter([_emit("final", 2)]) == [] and closed == [2]
+
+
+def test_a_near_wake_just_before_the_turn_began_counts_for_it():
+    gate, det, _closed = _gate(verify_from=0.1)
+    det.next = 0.2
+    gate.frame(QUIET, 10.0, turn_id=0)
+    det.next = 0.0
+    gate.filter([SpeechStart(1, 10.5)])
+    final = _emit("final", 1)
+    assert gate.filter([final]) == [NameCheck(1), final]
+
+
 # ---------------------------------------------------------------- the words
 
 
