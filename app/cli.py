@@ -1,4 +1,4 @@
-"""Headless commands: listen, transcribe, say, ask, models, selftest, eval-emotion, demo.
+"""Headless commands: listen, transcribe, say, ask, models, selftest, calibrate, eval-emotion, demo.
 
 Exit codes: 0 ok; 1 the engine failed at run time; 2 bad usage or unusable input
 file; 3 a model is missing or corrupt; 4 no usable audio device; 5 a native engine
@@ -133,6 +133,14 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("selftest", help="load every model and run one spoken turn end to end")
     add_setting_flags(s)
 
+    s = sub.add_parser("calibrate", help="measure this computer and choose the language model's threads")
+    s.add_argument("--json", action="store_true", help="print the result as JSON (progress still on stderr)")
+    s.add_argument("--quick", action="store_true", help="a shorter measurement: 1-2 threads, fewer tokens")
+    s.add_argument("--no-save", action="store_true", help="measure and print, but keep the stored calibration")
+    s.add_argument("--nice", type=int, default=0, help=argparse.SUPPRESS)  # the window's child runs lower
+    s.add_argument("--spin", type=float, help=argparse.SUPPRESS)  # the busy neighbour it measures beside
+    add_setting_flags(s)
+
     s = sub.add_parser("demo", help="speak a question, answer it, and write the answer to a WAV file")
     s.add_argument("--out", type=Path, help="folder for the answer (default: the user data dir)")
     s.add_argument("--question", default="What is the capital of France?")
@@ -150,6 +158,11 @@ def run(argv: list[str]) -> int:
     args = parser.parse_args(argv)
     if args.command == "talk":  # a keyboard shortcut runs it: no logging set-up, no Qt, no models
         return cmd_talk(args)
+    if args.command == "calibrate" and args.spin:  # the calibration's busy neighbour: only spin
+        from app.calibrate import spin
+
+        spin(args.spin)
+        return EXIT_OK
     _setup_logging(args.verbose)
     if args.command is None:
         return _cmd_default(args)
@@ -173,6 +186,7 @@ def run(argv: list[str]) -> int:
         "gui": cmd_gui,
         "devices": cmd_devices,
         "bench": cmd_bench,
+        "calibrate": cmd_calibrate,
     }[args.command]
     try:
         return handler(args)
@@ -228,6 +242,30 @@ def cmd_bench(args: argparse.Namespace) -> int:
     from app.tools.bench import run_bench
 
     return run_bench(args)
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    """Measure the LLM's speed per thread count (alone and beside a busy core), Whisper and piper;
+    choose the threads, store them for this CPU and these models; print what was chosen."""
+    from app import calibrate
+
+    if args.nice:
+        calibrate.lower_priority(args.nice)
+    settings = settings_from_args(args)
+
+    def progress(done: int, total: int, text: str) -> None:
+        sys.stderr.write(calibrate.progress_line(done, total, text) + "\n")
+        sys.stderr.flush()
+
+    plan = calibrate.quick_plan() if args.quick else calibrate.full_plan()
+    entry = calibrate.run(settings, plan=plan, progress=progress, store=not args.no_save)
+    if args.json:
+        print(json.dumps(entry, indent=1))
+    else:
+        sys.stdout.write(calibrate.format_report(entry))
+        if settings.llm_server_url:
+            print(f"(the language model is served by {settings.llm_server_url}: these threads apply without it)")
+    return EXIT_OK
 
 
 # ---------------------------------------------------------------- commands

@@ -148,12 +148,15 @@ def _llama_cpp() -> type:
 
 
 def _llama_cpp_args(model: ModelFiles | None, settings: Settings) -> Arguments:
-    from app.config import auto_llm_batch_threads, auto_llm_threads
+    """Threads: the user's settings, else what ``hearken calibrate`` chose on this machine for this
+    model (``app.calibration``, one small JSON file), else the defaults (``app.config``)."""
+    from app.calibration import llm_threads
 
+    threads = llm_threads(settings, model)
     options = {
         "n_ctx": settings.n_ctx,
-        "threads": settings.llm_threads or auto_llm_threads(),
-        "batch_threads": settings.llm_batch_threads or auto_llm_batch_threads(),
+        "threads": threads.threads,
+        "batch_threads": threads.batch_threads,
         "seed": settings.llm_seed,
     }
     return (_model(model).path,), options
