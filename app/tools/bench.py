@@ -59,9 +59,36 @@ def _settings_from(args: argparse.Namespace) -> Settings:
     return settings
 
 
+def llm_setup(settings: Settings) -> dict[str, object]:
+    """The LLM's threads this run uses and where they come from (``hearken calibrate``, the
+    settings or the defaults), with the calibration's figures when there is one."""
+    if settings.llm_server_url:
+        return {"llm_threads": None, "llm_batch_threads": None, "llm_threads_source": "an LLM server"}
+    from app import calibration
+    from app.engines import registry
+    from app.models import resolve
+
+    model = resolve("llm", settings, engine=registry.spec("llm", "llama.cpp"))
+    threads = calibration.llm_threads(settings, model)
+    entry = calibration.find({"llm": model}, roles=("llm",))
+    return {
+        "llm_threads": threads.threads,
+        "llm_batch_threads": threads.batch_threads,
+        "llm_threads_source": threads.source,
+        "calibration": None
+        if entry is None
+        else {k: entry.get(k) for k in ("measured_at", "quick", "choice", "llm", "stt", "tts")},
+    }
+
+
 def run_bench(args: argparse.Namespace) -> int:
     settings = _settings_from(args)
     progress: Progress = no_progress if getattr(args, "quiet", False) else _stderr
+    setup = llm_setup(settings)
+    progress(
+        f"LLM threads: decode {setup['llm_threads']}, prompt {setup['llm_batch_threads']} "
+        f"({setup['llm_threads_source']})"
+    )
     turns = max(1, int(getattr(args, "turns", 20) or 20))
     corpus = build_corpus(settings, getattr(args, "corpus", None), progress)
     seq_index = [i % len(corpus) for i in range(turns)]
@@ -81,6 +108,7 @@ def run_bench(args: argparse.Namespace) -> int:
     progress("wake word: timing the model on the questions")
     wake = measure_wake(settings, [c.audio for c in corpus])
     summary = summarize(settings, corpus, eng, base, wake)
+    summary["settings"].update(setup)
     table = format_table(summary)
     if not getattr(args, "no_turns", False):
         from app.tools.bench_turns import format_turn_taking, turn_taking

@@ -21,6 +21,14 @@ TARGETS = {
 }
 
 
+def _llm_threads(cfg: dict[str, Any]) -> str:
+    """The LLM's threads and where they came from (``bench.llm_setup``; 0 in an older summary: auto)."""
+    if cfg.get("llm_batch_threads") is None and "llm_threads_source" not in cfg:
+        return f"LLM threads {cfg.get('llm_threads')}"
+    text = f"LLM threads: decode {cfg.get('llm_threads')}, prompt {cfg.get('llm_batch_threads')}"
+    return text + f" ({cfg['llm_threads_source']})" if cfg.get("llm_threads_source") else text
+
+
 def _fmt(v: Any, unit: str = "", nd: int = 0) -> str:
     if v is None:
         return "-"
@@ -99,9 +107,13 @@ def format_table(summary: dict[str, Any]) -> str:
     add(
         f"settings: skills {'on' if cfg.get('skills', True) else 'off'} (timers and reminders in memory, "
         f"cancelled before each question); end-of-turn silence {cfg['end_of_turn_silence_ms']} ms, "
-        f"speculative pause {cfg['speculative_pause_ms']} ms, LLM threads {cfg['llm_threads']}, "
+        f"speculative pause {cfg['speculative_pause_ms']} ms, {_llm_threads(cfg)}, "
         f"STT threads {cfg['stt_threads']}, max reply tokens {cfg['max_reply_tokens']}"
     )
+    if "calibration" in cfg:
+        from app.calibration import describe
+
+        add(f"calibration: {describe(cfg['calibration'])} (hearken calibrate)")
     add("")
     rows: list[tuple[str, str, str, str]] = []
     v = p["voice_to_voice_ms"]

@@ -318,3 +318,24 @@ def test_the_busy_neighbour_spins_and_ends():
         pid = n.proc.pid
         assert psutil.Process(pid).is_running()
     assert n.proc is None and not psutil.pid_exists(pid)
+
+
+# --------------------------------------------------------------------------- the bench says what it uses
+
+
+def test_the_bench_prints_the_threads_it_uses_and_where_they_come_from(home, models, monkeypatch):
+    import app.models
+    from app.tools import bench, bench_table
+
+    monkeypatch.setattr(app.models, "resolve", lambda role, settings, **kw: models[role])
+    setup = bench.llm_setup(Settings())
+    assert setup["calibration"] is None and "not calibrated" in str(setup["llm_threads_source"])
+    calibration.save(calibration.new_entry(models, choice=CHOICE))
+    setup = bench.llm_setup(Settings())
+    assert (setup["llm_threads"], setup["llm_batch_threads"]) == (2, 1)
+    assert setup["calibration"]["choice"] == CHOICE
+    line = bench_table._llm_threads(setup)
+    assert line == "LLM threads: decode 2, prompt 1 (calibrated on this computer)"
+    assert bench_table._llm_threads({"llm_threads": 0}) == "LLM threads 0"  # an older summary
+    served = bench.llm_setup(Settings(llm_server_url="http://127.0.0.1:8080/v1"))
+    assert served["llm_threads"] is None and served["llm_threads_source"] == "an LLM server"
