@@ -152,7 +152,9 @@ def _prompt(llm: Any, n: int) -> list[int]:
     return list(tokens[:n])
 
 
-def llm_run(llm: Any, prompt: list[int], decode_tokens: int, threads: int, max_s: float) -> tuple[float, float]:
+def llm_run(
+    llm: Any, prompt: list[int], decode_tokens: int, threads: int, max_s: float
+) -> tuple[float, float]:
     """Prefill and decode tokens/s of one greedy run on ``threads`` threads, from an empty cache."""
     import llama_cpp
 
@@ -220,7 +222,11 @@ def _tts_figures(tts: Any, text: str) -> tuple[float, float, float]:
             first = time.perf_counter()
         samples += len(chunk)
     total = time.perf_counter() - t0
-    return round(((first or time.perf_counter()) - t0) * 1000, 1), round(total * 1000, 1), samples / tts.sample_rate
+    return (
+        round(((first or time.perf_counter()) - t0) * 1000, 1),
+        round(total * 1000, 1),
+        samples / tts.sample_rate,
+    )
 
 
 def run(
@@ -399,4 +405,3 @@ def format_report(entry: Mapping[str, Any]) -> str:
     if entry.get("saved_to"):
         lines.append(f"Saved to {entry['saved_to']}")
     return "\n".join(lines) + "\n"
-

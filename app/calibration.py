@@ -238,7 +238,11 @@ def load_entries(path: Path | None = None) -> list[dict[str, Any]]:
     except (OSError, ValueError):
         log.warning("the calibration file %s cannot be read; measuring again", path)
         return []
-    if not isinstance(data, dict) or data.get("schema") != SCHEMA or not isinstance(data.get("entries"), list):
+    if (
+        not isinstance(data, dict)
+        or data.get("schema") != SCHEMA
+        or not isinstance(data.get("entries"), list)
+    ):
         return []
     return [e for e in data["entries"] if isinstance(e, dict)]
 
@@ -309,6 +313,7 @@ SOURCES = {
 
 def apply_choice(settings: Settings, choice: Mapping[str, Any] | None) -> LlmThreads:
     """The LLM's threads: the user's settings, else ``choice`` (an entry's), else the defaults."""
+
     def pick(setting: int, key: str, default: int) -> tuple[int, str]:
         if setting:
             return setting, "settings"
@@ -353,3 +358,23 @@ def describe(entry: Mapping[str, Any] | None) -> str:
         )
     text += f" and reads the prompt on {choice.get('llm_batch_threads')}."
     return text
+
+
+@dataclass(frozen=True)
+class Status:
+    """What the window needs to know at a load: whether to measure, and what the LLM runs with."""
+
+    due: bool  # no calibration of this machine with these models, and the LLM runs in-process
+    entry: dict[str, Any] | None  # the matching calibration (None: none)
+    threads: LlmThreads | None  # the threads the engine's LLM was built with (None: no in-process LLM)
+
+
+def status(models: Mapping[str, Any], settings: Settings) -> Status:
+    """For an engine's resolved ``models``: cheap (one small file), meant for a loader thread."""
+    llm = models.get("llm")
+    if llm is None or settings.llm_server_url:
+        return Status(False, None, None)
+    entry = find(models)
+    threads = llm_threads(settings, llm)
+    wanted = os.environ.get("HEARKEN_CALIBRATE", "1") != "0"  # 0: never on its own (CI, packaging)
+    return Status(entry is None and wanted, entry, threads)

@@ -95,6 +95,12 @@ def _default_preflight(models: dict[str, Any], settings: Settings) -> Any:
     return ensure_preflight(models, settings)
 
 
+def _default_calibration(models: dict[str, Any], settings: Settings) -> Any:
+    from app.calibration import status
+
+    return status(models, settings)
+
+
 class EngineHost:
     """Builds and runs one engine at a time on background threads; never blocks its caller."""
 
@@ -106,12 +112,17 @@ class EngineHost:
         audio_factory: Callable[[], AudioLink] | None = None,
         ready_timeout_s: float = 600.0,
         preflight: Callable[[dict[str, Any], Settings], Any] | None = None,
+        calibration: Callable[[dict[str, Any], Settings], Any] | None = None,
     ) -> None:
         self.settings = settings
         self.build = build
         # The native engines' child-process check (first start, after an update); real engines only.
         self.preflight = preflight if preflight is not None else _default_preflight
         self.first_run_note = ""  # the first-start verdict, shown by the window once ready
+        # Whether this machine is calibrated for the engine's models (app.calibration.Status), asked
+        # on the loader thread; the window starts ``hearken calibrate`` in the background when due.
+        self.calibration_check = calibration if calibration is not None else _default_calibration
+        self.calibration: Any = None
         self.audio_factory = audio_factory or (lambda: VirtualAudio())
         self.ready_timeout_s = ready_timeout_s
         self.events: queue.SimpleQueue[object] = queue.SimpleQueue()
@@ -228,6 +239,7 @@ class EngineHost:
                         f"First start on this computer ({checked.cpu}): every engine ran once in a "
                         f"separate process and passed ({checked.seconds:.1f} s)."
                     )
+            self._check_calibration(models if isinstance(models, dict) else {}, settings)
         except NativeCrashError as exc:
             self._failed(epoch, "native", str(exc))
             return
@@ -279,6 +291,13 @@ class EngineHost:
         except Exception as exc:  # noqa: BLE001
             log.exception("audio input failed to start")
             self.events.put(AudioStatus(f"microphone failed: {exc}", "", ok=False))
+
+    def _check_calibration(self, models: dict[str, Any], settings: Settings) -> None:
+        try:
+            self.calibration = self.calibration_check(models, settings)
+        except Exception:  # noqa: BLE001 - without it the defaults apply; never stop the load
+            log.exception("reading the calibration failed")
+            self.calibration = None
 
     def _failed(self, epoch: int, kind: str, message: str) -> None:
         with self._lock:

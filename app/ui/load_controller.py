@@ -21,6 +21,8 @@ from app.ui.status_line import StatusLine
 from app.ui.talk_controller import TalkController
 from app.ui.window_body import WindowBody
 
+FIRST_RUN_NOTE_MS = 15_000  # how long the first start's verdict stays in the status line
+
 
 class LoadController(QObject):
     """Writes the shared ``engine_status``; ``settings`` are those the engine was last given."""
@@ -45,6 +47,7 @@ class LoadController(QObject):
         self.status_line = status_line
         self.talk = talk
         self.lock_mode = lock_mode
+        self.first_run_note_shown = False  # the last load showed the first start's verdict
         bridge.loadProgress.connect(self._on_progress)
         bridge.engineBuilt.connect(self._on_engine_built)
         bridge.ready.connect(self._on_ready)
@@ -98,9 +101,10 @@ class LoadController(QObject):
         self.status_line.hide_progress()
         self.status_line.show(f"Ready · models loaded in {seconds:.1f} s")
         note = getattr(self.host, "first_run_note", "")
+        self.first_run_note_shown = bool(note)
         if note:  # the first start's verdict: every native engine ran once in a child process
             self.host.first_run_note = ""
-            self.status_line.show(f"{note} Ready in {seconds:.1f} s.", 15000)
+            self.status_line.show(f"{note} Ready in {seconds:.1f} s.", FIRST_RUN_NOTE_MS)
         self.body.details.models.show_ready(st.engine)
         self.talk.show_ready(True)
         mode = self.talk.mode

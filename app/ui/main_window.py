@@ -3,7 +3,8 @@
 Each part owns one thing: ``WindowBody`` the layout (header, history, conversation, details),
 ``StatusLine`` the status bar, ``WindowMenus`` the menus and shortcuts, ``LoadController`` the
 engine's loading and its messages, ``ConversationController`` the turns on screen and in the history,
-``TalkController`` the modes, push-to-talk and Stop.  What they know of the engine is one shared
+``TalkController`` the modes, push-to-talk and Stop, ``CalibrationRunner`` the machine's calibration
+(``hearken calibrate`` in a child process).  What they know of the engine is one shared
 ``EngineStatus``.  The widgets and the state other code reads stay reachable on the window.
 """
 
@@ -22,11 +23,12 @@ from app.config import Settings
 from app.history import History
 from app.ui import icons, prefs, theme
 from app.ui.bridge import EngineBridge
+from app.ui.calibration_runner import CalibrationRunner
 from app.ui.conversation_controller import ConversationController
 from app.ui.engine_status import EngineStatus
 from app.ui.host import EngineHost
 from app.ui.hotkeys.manager import GlobalKeys
-from app.ui.load_controller import LoadController
+from app.ui.load_controller import FIRST_RUN_NOTE_MS, LoadController
 from app.ui.menus import WindowMenus, make_tray, show_shortcuts
 from app.ui.meters import STATE_TEXT
 from app.ui.notify import DesktopNotifier
@@ -118,6 +120,9 @@ class MainWindow(QMainWindow):
             lock_mode=lock_mode,
             parent=self,
         )
+        self.calibration = CalibrationRunner(self)
+        self._calibration_tried = False  # the first start's calibration runs once per window
+        self._calibration_first = False  # the one running is the first start's
         self._expose_widgets()
         self._connect()
         self.talk.show_mode()
@@ -171,6 +176,10 @@ class MainWindow(QMainWindow):
         self.menus.act_new.triggered.connect(self.conversations.new_conversation)
         self.menus.act_quit.triggered.connect(self.close)
         self.menus.act_shortcuts.triggered.connect(lambda: show_shortcuts(self, self.ui_prefs.ptt_key))
+        b.ready.connect(self._calibrate_if_due)
+        self.calibration.progress.connect(self._on_calibration_progress)
+        self.calibration.finished.connect(self._on_calibrated)
+        self.calibration.failed.connect(self._on_calibration_failed)
 
     # ================================================================ what the parts own
     @property
@@ -278,6 +287,7 @@ class MainWindow(QMainWindow):
         if app is not None:
             app.removeEventFilter(self.talk)
         self.bridge.stop_draining()
+        self.calibration.stop()
         self.global_keys.stop()
         self.host.close()
         self.notifier.close()
@@ -289,12 +299,89 @@ class MainWindow(QMainWindow):
             self.tray.hide()
         self.closed.emit()
 
+    # ================================================================ calibration
+    def _calibrate_if_due(self, _seconds: float) -> None:
+        """First start with these models on this machine: measure it in the background, once the
+        first start's preflight verdict has been read.  Not in an unattended run (a virtual
+        microphone plays a file): measuring beside it would disturb both."""
+        status = self.host.calibration
+        if status is None or not status.due or self._calibration_tried or self.lock_mode is not None:
+            return
+        self._calibration_tried = True
+        delay = FIRST_RUN_NOTE_MS if self.load.first_run_note_shown else 0
+        QTimer.singleShot(delay, self._first_calibration)
+
+    def _first_calibration(self) -> None:
+        if not (self._finished or self.engine_status.closing):
+            self.calibrate_now(first=True)
+
+    def calibrate_now(self, first: bool = False) -> bool:
+        """Run ``hearken calibrate`` in a child process (False: one runs already)."""
+        self._calibration_first = first
+        started = self.calibration.start(self.host.settings)
+        if started:
+            self.status_line.progress.show()
+            self.status_line.set_progress(0, 1)
+            self.show_status(self._calibration_line("starting"))
+        return started
+
+    def _calibration_line(self, text: str) -> str:
+        lead = "First start on this computer: measuring its speed" if self._calibration_first else (
+            "Measuring this computer's speed"
+        )
+        return f"{lead} to choose the language model's threads ({text})…"
+
+    def _on_calibration_progress(self, done: int, total: int, text: str) -> None:
+        self.status_line.progress.show()
+        self.status_line.set_progress(done, total)
+        self.show_status(self._calibration_line(text))
+
+    def _on_calibrated(self, entry: dict[str, Any]) -> None:
+        from app.calibration import describe
+
+        self.status_line.hide_progress()
+        text = f"Calibrated in {float(entry.get('seconds', 0)):.0f} s. {describe(entry)}"
+        status = self.host.calibration
+        now = (status.threads.threads, status.threads.batch_threads) if status and status.threads else None
+        in_use = entry.get("in_use") or {}
+        new = (in_use.get("threads"), in_use.get("batch_threads"))
+        if now is None or new == now:
+            self.show_status(text, 15_000)
+            return
+        idle = self.body.header.state.state in ("listening", "waiting", "idle", "muted")
+        if self.engine_status.ready and idle and self.conversations.conversation_id is None:
+            self.load.reload(self.host.settings.updated({}))
+            self.show_status(f"{text} Reloading the models to use it…")
+        else:
+            self.show_status(f"{text} It applies the next time the models load.", 15_000)
+
+    def _on_calibration_failed(self, why: str) -> None:
+        self.status_line.hide_progress()
+        self.show_status(f"Measuring this computer's speed failed ({why}): the default threads stay", 15_000)
+
+    def _calibration_text(self) -> str:
+        from app.calibration import describe
+
+        if self.calibration.running:
+            return f"Measuring… ({self.calibration.last_progress or 'starting'})"
+        status = self.host.calibration
+        return describe(self.calibration.last_entry or (status.entry if status is not None else None))
+
     # ================================================================ settings
     def open_settings(self) -> SettingsDialog:
         dialog = SettingsDialog(
-            self.host.settings, self.ui_prefs, self, global_key_status=self.global_keys.status
+            self.host.settings,
+            self.ui_prefs,
+            self,
+            global_key_status=self.global_keys.status,
+            calibration_text=self._calibration_text(),
+            calibration_running=self.calibration.running,
         )
         self.global_keys.statusChanged.connect(dialog.show_global_key_status)
+        dialog.calibrateRequested.connect(self.calibrate_now)
+        self.calibration.progress.connect(dialog.show_calibration_progress)
+        self.calibration.finished.connect(dialog.show_calibration_result)
+        self.calibration.failed.connect(dialog.show_calibration_failure)
         dialog.accepted.connect(lambda: self.apply_settings(dialog.values(), dialog.prefs()))
         dialog.finished.connect(dialog.deleteLater)
         dialog.open()

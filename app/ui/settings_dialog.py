@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QPlainTextEdit,
+    QPushButton,
     QSlider,
     QSpinBox,
     QTabWidget,
@@ -188,7 +189,12 @@ class ModelPicker(QWidget):
 
 
 class SettingsDialog(QDialog):
-    """Edits a copy of the settings; ``values()`` / ``prefs()`` hold the result when accepted."""
+    """Edits a copy of the settings; ``values()`` / ``prefs()`` hold the result when accepted.
+
+    ``calibrateRequested``: the user pressed "Calibrate now" (the window runs it and reports back
+    through ``show_calibration_progress`` / ``_result`` / ``_failure``)."""
+
+    calibrateRequested = Signal()
 
     def __init__(
         self,
@@ -197,9 +203,12 @@ class SettingsDialog(QDialog):
         parent: QWidget | None = None,
         *,
         global_key_status: str = "",
+        calibration_text: str = "",
+        calibration_running: bool = False,
     ) -> None:
         super().__init__(parent)
         self.global_key_status_text = global_key_status
+        self._calibration = (calibration_text, calibration_running)
         self.setWindowTitle("Hearken settings")
         self.setAccessibleName("Settings")
         self.setModal(True)
@@ -258,7 +267,49 @@ class SettingsDialog(QDialog):
         )
         if self.settings.llm_server_url:
             form.addRow(QLabel(f"The language model is served by {self.settings.llm_server_url}."))
+        form.addRow("Speed on this computer:", self._calibration_row())
         return w
+
+    def _calibration_row(self) -> QWidget:
+        from app.calibration import describe
+
+        text, running = self._calibration
+        row = QWidget()
+        lay = QHBoxLayout(row)
+        lay.setContentsMargins(0, 0, 0, 0)
+        self.calibration_note = self._note(text or describe(None))
+        self.calibration_note.setAccessibleName("Calibration")
+        self.calibration_note.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.calibrate_button = QPushButton("Calibrate &now")
+        self.calibrate_button.setAccessibleName("Measure this computer's speed now")
+        self.calibrate_button.setToolTip(
+            "Measures the language model's speed on each number of threads, alone and beside a busy "
+            "core, and chooses the threads (about half a minute, in the background)"
+        )
+        self.calibrate_button.setEnabled(not running)
+        self.calibrate_button.clicked.connect(self._calibrate_clicked)
+        lay.addWidget(self.calibration_note, 1)
+        lay.addWidget(self.calibrate_button)
+        return row
+
+    def _calibrate_clicked(self) -> None:
+        self.calibrate_button.setEnabled(False)
+        self.calibration_note.setText("Measuring… (starting)")
+        self.calibrateRequested.emit()
+
+    def show_calibration_progress(self, done: int, total: int, text: str) -> None:
+        self.calibrate_button.setEnabled(False)
+        self.calibration_note.setText(f"Measuring… ({done}/{total}: {text})")
+
+    def show_calibration_result(self, entry: dict[str, Any]) -> None:
+        from app.calibration import describe
+
+        self.calibrate_button.setEnabled(True)
+        self.calibration_note.setText(describe(entry))
+
+    def show_calibration_failure(self, why: str) -> None:
+        self.calibrate_button.setEnabled(True)
+        self.calibration_note.setText(f"Measuring failed: {why}")
 
     def _conversation_tab(self) -> QWidget:
         w = QWidget()

@@ -71,12 +71,15 @@ def make_window(qtbot, tmp_path: Path) -> Iterator[Callable[..., object]]:
         start: bool = True,
         wait_ready: bool = True,
         preflight: Callable[..., object] | None = None,
+        calibration: Callable[..., object] | None = None,
     ) -> MainWindow:
         host = EngineHost(
             settings or fake_settings(),
             build=build or fake_build(),
             audio_factory=lambda: VirtualAudio(input_label="audio fed by the test"),
             preflight=preflight,
+            # never the real calibration (a child process on the real models) unless a test asks
+            calibration=calibration or (lambda models, settings: None),
         )
         window = MainWindow(
             host,

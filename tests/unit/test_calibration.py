@@ -49,12 +49,16 @@ def test_a_small_quiet_gain_does_not_give_up_the_worst_case():
 
 def test_exactly_at_the_limits_the_faster_count_is_taken():
     floor, gain = calibration.CONTENDED_FLOOR, calibration.QUIET_GAIN
-    choice = choose(speeds((1, 50.0, 10.0, 50.0, 10.0), (2, 50.0 * gain, 10.0 * gain, 50.0 * floor, 10.0 * floor)))
+    choice = choose(
+        speeds((1, 50.0, 10.0, 50.0, 10.0), (2, 50.0 * gain, 10.0 * gain, 50.0 * floor, 10.0 * floor))
+    )
     assert (choice.llm_threads, choice.llm_batch_threads) == (2, 2)
 
 
 def test_ties_go_to_fewer_threads():
-    choice = choose(speeds((1, 60.0, 20.0, 60.0, 20.0), (2, 61.0, 20.5, 61.0, 20.5), (3, 61.5, 20.6, 61.5, 20.6)))
+    choice = choose(
+        speeds((1, 60.0, 20.0, 60.0, 20.0), (2, 61.0, 20.5, 61.0, 20.5), (3, 61.5, 20.6, 61.5, 20.6))
+    )
     assert (choice.llm_threads, choice.llm_batch_threads) == (1, 1)
 
 
@@ -257,7 +261,12 @@ def test_the_run_measures_each_count_alone_and_beside_the_neighbour(home, models
         yield
         busy["on"] = False
 
-    table = {(1, False): (60.0, 15.0), (2, False): (100.0, 26.0), (1, True): (59.0, 14.5), (2, True): (27.0, 7.0)}
+    table = {
+        (1, False): (60.0, 15.0),
+        (2, False): (100.0, 26.0),
+        (1, True): (59.0, 14.5),
+        (2, True): (27.0, 7.0),
+    }
     runs: list[tuple[int, bool]] = []
 
     def fake_run(llm, prompt, decode_tokens, threads, max_s):
@@ -272,7 +281,11 @@ def test_the_run_measures_each_count_alone_and_beside_the_neighbour(home, models
     seen: list[tuple[int, int, str]] = []
     plan = calibrate.Plan(threads=(1, 2), rounds=2)
     entry = calibrate.run(
-        Settings(), plan=plan, progress=lambda d, t, s: seen.append((d, t, s)), models=models, neighbour=neighbour
+        Settings(),
+        plan=plan,
+        progress=lambda d, t, s: seen.append((d, t, s)),
+        models=models,
+        neighbour=neighbour,
     )
     # a warm-up, then two interleaved rounds alone and two beside the busy core
     assert runs == [(2, False), *[(1, False), (2, False)] * 2, *[(1, True), (2, True)] * 2]
@@ -339,3 +352,17 @@ def test_the_bench_prints_the_threads_it_uses_and_where_they_come_from(home, mod
     assert bench_table._llm_threads({"llm_threads": 0}) == "LLM threads 0"  # an older summary
     served = bench.llm_setup(Settings(llm_server_url="http://127.0.0.1:8080/v1"))
     assert served["llm_threads"] is None and served["llm_threads_source"] == "an LLM server"
+
+
+def test_the_window_is_told_when_to_measure(home, models, monkeypatch):
+    status = calibration.status(models, Settings())
+    assert status.due and status.entry is None and status.threads.threads == auto_llm_threads()
+    monkeypatch.setenv("HEARKEN_CALIBRATE", "0")
+    assert not calibration.status(models, Settings()).due
+    monkeypatch.delenv("HEARKEN_CALIBRATE")
+    assert calibration.status(models, Settings(llm_server_url="http://x/v1")) == calibration.Status(False, None, None)
+    assert calibration.status({}, Settings()) == calibration.Status(False, None, None)
+    calibration.save(calibration.new_entry(models, choice=CHOICE))
+    status = calibration.status(models, Settings())
+    assert not status.due and status.entry["choice"] == CHOICE
+    assert (status.threads.threads, status.threads.batch_threads) == (2, 1)
