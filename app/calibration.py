@@ -94,7 +94,7 @@ def _pick(speeds: Sequence[ThreadSpeed], phase: str) -> tuple[int, str]:
     text = f"{what} on {_threads(robust.threads)}: the fastest beside a busy core ({fig(robust, busy_key)} tokens/s"
     if fastest_quiet.threads != robust.threads:
         text += (
-            f"; {fastest_quiet.threads}: {fig(fastest_quiet, busy_key)} there, though "
+            f", {_threads(fastest_quiet.threads)} {fig(fastest_quiet, busy_key)} there though "
             f"{fig(fastest_quiet, quiet_key)} alone"
         )
     return robust.threads, text + ")"

@@ -57,8 +57,10 @@ class Settings:
     history_tokens: int = 1024  # prompt budget for the conversation (a longer prompt answers later)
     temperature: float = 0.6
     llm_seed: int = -1  # -1 = a new random seed each run; fixed: the same words for the same prompts
-    llm_threads: int = 0  # 0 = auto: half the cores (1 on two cores; see auto_llm_threads)
-    llm_batch_threads: int = 0  # prompt evaluation; 0 = auto: all cores (see auto_llm_batch_threads)
+    # 0 = auto: what `hearken calibrate` chose on this computer (app/calibration.py), and without a
+    # calibration half the cores for decode (auto_llm_threads) and all of them for the prompt
+    llm_threads: int = 0
+    llm_batch_threads: int = 0  # prompt evaluation (prefill); 0 = auto, as above
     llm_server_url: str | None = None  # OpenAI-compatible server, e.g. http://127.0.0.1:8080/v1
     llm_server_model: str = "default"
     llm_server_api_key: str | None = None
@@ -165,7 +167,9 @@ def _coerce(f: dataclasses.Field, value: Any) -> Any:
 
 
 def auto_llm_threads(cores: int | None = None) -> int:
-    """llama.cpp's OpenMP threads wait on each other at every step: if another process takes
+    """The decode threads when this computer has no calibration (``hearken calibrate``).
+
+    llama.cpp's OpenMP threads wait on each other at every step: if another process takes
     one of them off the CPU, decoding collapses (measured on two cores: 0.3 s answers became
     1-13 s with one busy neighbour).  Half the cores leaves room for piper, Whisper and the
     rest of the desktop; on two cores one thread costs ~40 ms of first token when all is quiet.
@@ -174,7 +178,9 @@ def auto_llm_threads(cores: int | None = None) -> int:
 
 
 def auto_llm_batch_threads(cores: int | None = None) -> int:
-    """Prompt evaluation (the prefill before the first token) is one short burst of matrix
+    """The prompt threads when this computer has no calibration (``hearken calibrate``).
+
+    Prompt evaluation (the prefill before the first token) is one short burst of matrix
     products that parallelises well, and nothing else of ours runs then (Whisper is done, piper
     has no clause yet).  Measured on two cores, 8 turns: first token 132 ms p50 on one thread,
     72 ms on two; with a neighbour spinning on one core 138 vs 152 ms p50 (worst 285 ms), so the
