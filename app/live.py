@@ -44,6 +44,7 @@ log = logging.getLogger(__name__)
 
 EXIT_OK, EXIT_RUNTIME, EXIT_AUDIO = 0, 1, 4
 
+
 class LiveAudio:
     """Microphone -> echo processor -> gate -> engine, and engine -> speaker, with a device watchdog."""
 
@@ -297,7 +298,10 @@ def make_backchannel_classifier(engine: Any, settings: Any) -> BackchannelClassi
 
     orch = getattr(engine, "orchestrator", None)
     on_stop = (lambda text: orch.stop_command(text)) if orch is not None else None
-    return BackchannelClassifier(factory, on_stop=on_stop, stop_words=settings.stop_words)
+    reply_text = orch.reply_text if orch is not None else None
+    return BackchannelClassifier(
+        factory, on_stop=on_stop, stop_words=settings.stop_words, reply_text=reply_text
+    )
 
 
 def _drain_ui(orch: Any, on_turn: Callable[[dict[str, Any]], None], say: Callable[[str], None]) -> None:

@@ -170,6 +170,9 @@ class RecordingContext:
     def emit(self, message: object) -> None:
         self.emitted.append(message)
 
+    def hotwords(self) -> str:
+        return self.settings.hotwords
+
     def is_stale(self, gen: int) -> bool:
         return gen in self.stale
 

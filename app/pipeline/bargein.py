@@ -183,6 +183,28 @@ def is_backchannel(text: str) -> bool:
     return len(content) <= 2
 
 
+def is_known_backchannel(text: str) -> bool:
+    """Nothing but backchannel words ("mm-hmm", "yeah, okay", "I see"), or nothing Whisper heard."""
+    if is_probably_hallucination(text):
+        return True
+    words = "".join(
+        ch if ch.isalnum() or ch.isspace() else " " for ch in text.lower().replace("-", "")
+    ).split()
+    return all(w in BACKCHANNEL_WORDS or w in _FILLERS or not set(w) - set("mh") for w in words)
+
+
+def is_echo_of(text: str, reply: str) -> bool:
+    """True when every longer word of ``text`` is (nearly) a word of ``reply``: Whisper heard the
+    assistant's own voice through the echo canceller, not the user."""
+    said = [w for w in _plain_words(text) if len(w) >= 3]
+    if not said:
+        return True
+    spoken = set(_plain_words(reply))
+    return all(
+        w in spoken or any(difflib.SequenceMatcher(None, w, r).ratio() >= 0.8 for r in spoken) for w in said
+    )
+
+
 class BackchannelClassifier:
     """Transcribes a short burst heard while the assistant speaks (its own small Whisper) and
     says whether it is a backchannel.  Loaded in the background; until then, every burst is one."""
@@ -193,10 +215,19 @@ class BackchannelClassifier:
         *,
         on_stop: Callable[[str], None] | None = None,
         stop_words: str = "",
+        reply_text: Callable[[], str] | None = None,
     ) -> None:
         self._factory = stt_factory
         self.on_stop = on_stop  # a burst that says "stop": the engine stops now, not after the VAD's turn
         self.stop_words = stop_words
+        self.reply_text = (
+            reply_text  # what the assistant is saying (None: unknown, bursts of odd words stay backchannels)
+        )
+        # what a short burst over an answer most often is: Whisper, told so, hears "Be quiet."
+        # where it heard "and so" (scripts/echo_bench.py --stop-trials, docs/audio.md)
+        self.hotwords = ", ".join(
+            ["Stop", "Cancel", "Be quiet", *[w.strip() for w in stop_words.split(",") if w.strip()]]
+        )
         self._stt: Any = None
         self._lock = threading.Lock()
         self._loading = threading.Thread(target=self._load, name="backchannel-stt", daemon=True)
@@ -215,8 +246,16 @@ class BackchannelClassifier:
             return True
         with self._lock:
             padded = np.concatenate([np.zeros(1600, np.float32), audio, np.zeros(3200, np.float32)])
-            text = self._stt.transcribe(padded).text
-        if is_stop_command(text, self.stop_words):
+            text = self._stt.transcribe(padded, hotwords=self.hotwords).text
+        garbled = (
+            self.reply_text is not None
+            and is_interjection(text)
+            and not is_known_backchannel(text)
+            and not is_echo_of(text, self.reply_text())
+        )
+        if is_stop_command(text, self.stop_words) or garbled:
+            # words that are no backchannel and not the assistant's own echo, over its answer:
+            # a "stop" the echo canceller garbled ("Cancel." heard as "and assault")
             log.info("short burst while speaking: %r -> stop", text)
             if self.on_stop is not None:
                 self.on_stop(text)

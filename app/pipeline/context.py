@@ -31,6 +31,10 @@ class StageContext(Protocol):
     def is_stale(self, gen: int) -> bool:
         """True once the cancel generation has moved past ``gen`` (stop the work at once)."""
 
+    def hotwords(self) -> str:
+        """What speech recognition should expect to hear: the user's hotwords and, in wake word
+        mode, the wake phrase and name (Whisper then spells "Alexa" as the user said it)."""
+
 
 class LlmContext(StageContext, Protocol):
     """The LLM stage may also ask for the conversation it answers in."""

@@ -33,6 +33,7 @@ from app.engines.wake import WakeEngine
 from app.messages import (
     AlarmFired,
     AlarmsChanged,
+    AssistantDelta,
     AssistantTurn,
     AudioBlock,
     AudioChunk,
@@ -181,6 +182,7 @@ class Orchestrator:
         self.judge = EndOfTurnJudge(JudgeParams.from_settings(settings))
         self.state = "idle"
         self._wake_until = 0.0  # wake word mode: awake until then (as the VAD thread's gate was told)
+        self._interrupted_at = -1e9  # when an answer was last interrupted (perf_counter)
         self.input_q = BoundedQueue(input_maxsize, "audio-in")
         self.stt_q = BoundedQueue(32, "stt")
         self.llm_q = BoundedQueue(8, "llm")
@@ -241,6 +243,15 @@ class Orchestrator:
         phrases = [gate.detector.phrase] if gate is not None and gate.detector is not None else []
         name = self.settings.wake_name.strip()
         return phrases + ([name] if name else [])
+
+    def hotwords(self) -> str:
+        """``StageContext.hotwords``: measured in docs/wake.md, the wake phrase as a hotword makes
+        Whisper write "Alexa" where it wrote "I like" (a quiet or noisy call the model nearly missed)."""
+        s = self.settings
+        words = [s.hotwords.strip()] if s.hotwords.strip() else []
+        if s.mode == "wake":
+            words += self.wake_phrases
+        return ", ".join(words)
 
     # ---------------- lifecycle ----------------
     def start(self) -> None:
@@ -388,6 +399,10 @@ class Orchestrator:
             if turn is not None and not self.scope.is_stale(message.gen):
                 turn.reply = message.text
         else:
+            if isinstance(message, AssistantDelta):
+                turn = self._live(message.turn_id)
+                if turn is not None and len(message.text) > len(turn.reply):
+                    turn.reply = message.text  # the reply so far (the barge-in judge compares echo with it)
             self.ui(message)  # AssistantDelta and anything else meant for the user
 
     def _set_state(self, state: str) -> None:
@@ -468,7 +483,11 @@ class Orchestrator:
             turn.clock.stamp("speech_start", action.t)
             self.ui(UserSpeechStarted(action.turn_id, action.t - self.t0))
             other = self.active_turn(besides=turn)
-            turn.over_answer = other is not None and other.state == "speaking"
+            # over an answer: one playing, or one this very speech stopped (a burst judged as
+            # words reaches the VAD after the interruption it caused)
+            turn.over_answer = (other is not None and other.state == "speaking") or (
+                0.0 <= self._interrupted_at - action.t < 3.0
+            )
             if other is None:
                 self._set_state("hearing")
         elif isinstance(action, SpeechSustained):
@@ -745,6 +764,11 @@ class Orchestrator:
         self.ui(UserTurn(tr.turn_id, text, tr.emotion))
         self.llm_q.put(dataclasses.replace(tr, text=text, gen=turn.gen, style=turn.style))
 
+    def reply_text(self) -> str:
+        """What the assistant is saying now (any thread): the answer being spoken, "" if none."""
+        turn = self.active_turn()
+        return turn.reply if turn is not None else ""
+
     def _is_stop(self, text: str) -> bool:
         return is_stop_command(text, self.settings.stop_words)
 
@@ -1016,7 +1040,8 @@ class Orchestrator:
             self.new_generation()
         if turn is None:
             return
-        turn.clock.stamp("turn_end", time.perf_counter())
+        self._interrupted_at = time.perf_counter()
+        turn.clock.stamp("turn_end", self._interrupted_at)
         log.info("turn %d interrupted (%s)", turn.turn_id, reason)
         self.ui(Interrupted(turn.turn_id, reason))
         self._finish(turn, interrupted=True, keep_words=keep_words)

@@ -95,7 +95,7 @@ class SttWorker(Worker):
 
     def _transcribe(self, audio: np.ndarray) -> SttResult:
         assert self.stt is not None
-        res = self.stt.transcribe(audio, hotwords=self.ctx.settings.hotwords)
+        res = self.stt.transcribe(audio, hotwords=self.ctx.hotwords())
         self.audio_seconds += len(audio) / SAMPLE_RATE
         self.compute_seconds += res.seconds
         return res

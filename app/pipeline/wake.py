@@ -39,7 +39,7 @@ from app.pipeline.turns import Action, Emit, SpeechStart, TurnResumed
 FOREVER = float("inf")
 #: A turn whose wake score reached this, but not the threshold, is checked on its words
 #: (measured: docs/wake.md, "A second opinion").
-VERIFY_FROM = 0.1
+VERIFY_FROM = 0.05
 
 
 @dataclass(frozen=True)

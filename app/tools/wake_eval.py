@@ -24,6 +24,13 @@ counts wakes (score ``>= threshold``, a 1.5 s refractory, the detector reset aft
 Reported apart and not part of the target: near misses (:data:`CONFUSABLES`: "Hey Travis",
 "Alexander", "my croft" ...) and the other models' wake phrases (clean, -6 dBFS).
 
+**A second opinion** (``--no-verify`` skips it).  At the model's catalog threshold, a clip it
+missed but scored at least :data:`~app.pipeline.wake.VERIFY_FROM` on is transcribed as the gate
+has it transcribed (the default Whisper, the wake phrase as a hotword) and is a hit when the
+words start with the phrase.  In the no-wake audio, every place that scores that much (1.5 s
+apart) is transcribed from 1.5 s before to 2.5 s after it: a false wake when those words start
+with the phrase (stricter than the app, whose turn begins where the speech began).
+
 **Cost.**  Every ``score`` call on the no-wake audio is timed (µs per 32 ms frame, mean and p99).
 
 Synthesized audio is cached as 16 kHz WAVs under the temp folder (``--cache``).
@@ -455,15 +462,19 @@ def evaluate_model(
     thresholds: Sequence[float] = THRESHOLDS,
     seed: int = 0,
     progress: Callable[[str], None] = lambda _m: None,
+    stt: Any = None,
 ) -> dict[str, Any]:
     from app.config import Settings
     from app.engines.wake import MicroWakeWordDetector
-    from app.models import resolve
+    from app.models import entry_by_id, resolve
+    from app.pipeline.wake import VERIFY_FROM
 
     m = resolve("wake", Settings(wake_model=model_id))
     det = MicroWakeWordDetector(m.path, m.config_path)
     sweep = sorted({*thresholds, det.cutoff})
     rng = np.random.default_rng(seed)
+    shipped = float(entry_by_id(model_id).extra.get("wake_threshold", det.cutoff))  # what the app uses
+    opinion = SecondOpinion(stt, det.phrase, shipped, VERIFY_FROM) if stt is not None else None
 
     # wake clips
     clips: list[dict[str, Any]] = []
@@ -474,8 +485,10 @@ def evaluate_model(
             speech = trim(speaker.speech(text, voice))
             for level in LEVELS_DB:
                 for kind in NOISES:
-                    scores = trace(det, condition(speech, level, kind, rng, bank))
+                    audio = condition(speech, level, kind, rng, bank)
+                    scores = trace(det, audio)
                     first = int(np.argmax(scores >= det.cutoff)) if scores.max() >= det.cutoff else None
+                    heard = opinion.clip(audio, float(scores.max())) if opinion is not None else None
                     clips.append(
                         {
                             "text": text,
@@ -485,6 +498,7 @@ def evaluate_model(
                             "level_db": level,
                             "noise": kind,
                             "max": round(float(scores.max()), 4),
+                            "heard": heard,
                             "wake_at_s": None
                             if first is None
                             else round((first + 1) * FRAME / SAMPLE_RATE, 3),
@@ -499,6 +513,8 @@ def evaluate_model(
     for item in no_wake:
         scores = trace(det, item.audio, timings if item.group != "confusable" else None)
         wakes = false_wakes(det, item.audio, scores, sweep)
+        if opinion is not None and item.group in ("real", "bench", "monologue", "noise"):
+            opinion.no_wake(item, scores)
         g = groups.setdefault(item.group, {"seconds": 0.0, "max": 0.0, "false_wakes": {t: 0 for t in sweep}})
         g["seconds"] += item.seconds
         g["max"] = max(g["max"], float(scores.max()))
@@ -561,7 +577,63 @@ def evaluate_model(
         "frames_timed": len(timings),
     }
     result["sweep"] = [summary_at(result, t) for t in sweep]
+    if opinion is not None:
+        result["second_opinion"] = opinion.summary(clips, result)
     return result
+
+
+class SecondOpinion:
+    """Whisper's check of what the model nearly heard (see the module docstring)."""
+
+    def __init__(self, stt: Any, phrase: str, threshold: float, verify_from: float) -> None:
+        self.stt, self.phrase, self.threshold, self.verify_from = stt, phrase, threshold, verify_from
+        self.candidates: list[dict[str, Any]] = []
+
+    def _heard(self, audio: np.ndarray) -> tuple[bool, str]:
+        from app.pipeline.wake import strip_wake_words
+
+        said = self.stt.transcribe(audio, hotwords=self.phrase).text
+        return strip_wake_words(said, [self.phrase])[0], said
+
+    def clip(self, audio: np.ndarray, top: float) -> bool | None:
+        """A wake clip: None when Whisper is not asked (a hit already, or too little to ask)."""
+        if not self.verify_from <= top < self.threshold:
+            return None
+        return self._heard(audio)[0]
+
+    def no_wake(self, item: Item, scores: np.ndarray) -> None:
+        last = -1e9
+        for i in np.flatnonzero(scores >= self.verify_from):
+            t = (i + 1) * FRAME / SAMPLE_RATE
+            if t - last < 1.5:
+                continue
+            last = t
+            if scores[i] >= self.threshold:
+                continue  # a false wake the sweep already counts
+            piece = item.audio[max(0, int((t - 1.5) * SAMPLE_RATE)) : int((t + 2.5) * SAMPLE_RATE)]
+            found, said = self._heard(piece)
+            self.candidates.append(
+                {"item": item.name, "t": round(t, 2), "score": round(float(scores[i]), 4), "said": said, "woke": found}
+            )
+
+    def summary(self, clips: list[dict[str, Any]], result: dict[str, Any]) -> dict[str, Any]:
+        direct = sum(c["max"] >= self.threshold for c in clips)
+        verified = sum(bool(c["heard"]) for c in clips)
+        at = next((s for s in result["sweep"] if s["threshold"] == self.threshold), None)
+        false_direct = None if at is None else at["false_wakes_target"]
+        false_verified = sum(c["woke"] for c in self.candidates)
+        return {
+            "threshold": self.threshold,
+            "verify_from": self.verify_from,
+            "hits": direct + verified,
+            "hits_by_model": direct,
+            "hits_by_words": verified,
+            "clips_asked": sum(c["heard"] is not None for c in clips),
+            "hit_rate": _rate(direct + verified, len(clips)),
+            "no_wake_asked": len(self.candidates),
+            "false_wakes": None if false_direct is None else false_direct + false_verified,
+            "false_wakes_by_words": [c for c in self.candidates if c["woke"]],
+        }
 
 
 def summary_at(result: dict[str, Any], threshold: float) -> dict[str, Any]:
@@ -670,6 +742,15 @@ def format_report(results: dict[str, dict[str, Any]], rec: dict[str, Any]) -> st
         ):
             b = breakdown(r["clips"], t, key)
             lines.append(f"  {title:<10} " + "  ".join(f"{k} {v['hit_rate']:.0%}" for k, v in b.items()))
+    for r in results.values():
+        so = r.get("second_opinion")
+        if so:
+            lines.append(
+                f"{r['model']} at {so['threshold']:.2f} with Whisper's second opinion from {so['verify_from']:.2f}:"
+                f" {so['hit_rate']:.1%} hits ({so['hits_by_model']} by the model, {so['hits_by_words']} of"
+                f" {so['clips_asked']} asked by the words), {so['false_wakes']} false wakes"
+                f" ({so['no_wake_asked']} no-wake places asked)"
+            )
     lines.append("")
     if rec["threshold"] is None:
         lines.append("No model reached zero false wakes at any swept threshold.")
@@ -679,6 +760,13 @@ def format_report(results: dict[str, dict[str, Any]], rec: dict[str, Any]) -> st
             f"Recommended: {rec['model']} at {rec['threshold']:.2f}: {rec['hit_rate']:.1%} hits,"
             f" {rec['false_wakes']} false wakes ({verdict} the targets: >= {HIT_TARGET:.0%} hits, 0 false wakes)"
         )
+        so = results[rec["model"]].get("second_opinion")
+        if so and so["threshold"] == rec["threshold"]:
+            meets = so["hit_rate"] >= HIT_TARGET and so["false_wakes"] == 0
+            lines.append(
+                f"With the second opinion: {so['hit_rate']:.1%} hits, {so['false_wakes']} false wakes"
+                f" ({'meets' if meets else 'misses'} the targets)"
+            )
     return "\n".join(lines)
 
 
@@ -686,8 +774,16 @@ def run(
     models: Sequence[str] = MODELS,
     cache: Path | None = None,
     progress: Callable[[str], None] = lambda _m: None,
+    verify: bool = True,
 ) -> dict[str, Any]:
     speaker = Speaker(cache or default_cache())
+    stt = None
+    if verify:
+        from app.config import Settings
+        from app.engines.stt import WhisperStt
+        from app.models import resolve
+
+        stt = WhisperStt(resolve("stt", Settings()).path, threads=2)
     rng = np.random.default_rng(1234)
     progress("synthesizing (cached) the monologues for babble")
     bank = babble_bank(babble_streams(speaker), 120.0, rng)
@@ -695,7 +791,7 @@ def run(
     no_wake = no_wake_items(speaker, bank, rng)
     results = {}
     for model_id in models:
-        results[model_id] = evaluate_model(model_id, speaker, no_wake, bank, progress=progress)
+        results[model_id] = evaluate_model(model_id, speaker, no_wake, bank, progress=progress, stt=stt)
         progress(f"{model_id}: done ({speaker.made} clips synthesized so far)")
     rec = recommend(results)
     real = [i for i in no_wake if i.real]
@@ -724,9 +820,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--models", nargs="*", choices=MODELS, default=list(MODELS))
     p.add_argument("--cache", type=Path, help=f"where the synthesized WAVs are kept ({default_cache()})")
     p.add_argument("--json", type=Path, help="write every figure and clip as JSON here")
+    p.add_argument("--no-verify", action="store_true", help="skip Whisper's second opinion")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.INFO, stream=sys.stderr, format="wake_eval: %(message)s")
-    out = run(args.models, args.cache, progress=log.info)
+    out = run(args.models, args.cache, progress=log.info, verify=not args.no_verify)
     sys.stdout.write(format_report(out["models"], out["recommended"]) + "\n")
     sys.stdout.write(
         f"no-wake audio: {out['no_wake_distinct_minutes']:.1f} min distinct"

@@ -358,9 +358,12 @@ class LiveHarness:
         A trial is obeyed when the story stops within 5 s and nothing is answered after it."""
         trials: list[dict[str, Any]] = []
         latencies: list[float] = []
+        void = 0  # the story ended before the stop phrase began: not a trial
         t_start = time.perf_counter()
-        for i in range(n):
+        i = 0
+        while len(trials) < n and void < n:
             phrase = self.STOP_TRIALS[i % len(self.STOP_TRIALS)]
+            i += 1
             self.wait(self.orch.is_idle, timeout=30)
             before = len(self.answered())
             self.say("Tell me a long story about a brave little dragon who learns to fly.")
@@ -368,6 +371,10 @@ class LiveHarness:
                 trials.append({"phrase": phrase, "obeyed": False, "why": "the story never played"})
                 continue
             time.sleep(1.0 + 0.4 * (i % 4))
+            if not self.speaking():
+                void += 1
+                self.wait(self.orch.is_idle, timeout=30)
+                continue
             t_feed = time.perf_counter()
             _, utt = self.say(phrase)
             stopped = self.wait(lambda b=before: any(t["interrupted"] for t in self.answered()[b:]), 5)
@@ -379,6 +386,11 @@ class LiveHarness:
             silent = self.silent_after(onset) if onset is not None else None
             if stopped and onset is not None and silent is not None:
                 latencies.append((silent - onset) * 1000)
+            story = after[0] if after else None
+            if not stopped and story is not None and onset is not None and not story["interrupted"]:
+                if self.orch.t0 + story["t"].get("turn_end", float("inf")) < onset + 0.6:
+                    void += 1  # the story ended as the user began: nothing was left to stop
+                    continue
             obeyed = stopped and not replies
             why = "" if obeyed else ("not stopped" if not stopped else f"answered {replies[0]['user_text']!r}")
             trials.append({"phrase": phrase, "obeyed": obeyed, "why": why})
@@ -387,6 +399,7 @@ class LiveHarness:
             "trials": len(trials),
             "obeyed": sum(t["obeyed"] for t in trials),
             "misses": [t for t in trials if not t["obeyed"]],
+            "void": void,
             "stop_latency_ms_p50": float(np.percentile(latencies, 50)) if latencies else None,
             "stop_latency_ms_p95": float(np.percentile(latencies, 95)) if latencies else None,
             "seconds": round(time.perf_counter() - t_start, 1),

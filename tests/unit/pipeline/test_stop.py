@@ -146,7 +146,7 @@ class _Whisper:
     def __init__(self, text: str) -> None:
         self.text = text
 
-    def transcribe(self, audio):
+    def transcribe(self, audio, *, hotwords: str = ""):
         from app.engines.stt import SttResult
 
         return SttResult(self.text, (), 0.01, -0.2, "en", 0.0)
@@ -180,3 +180,24 @@ def test_the_same_words_with_nothing_playing_are_answered(running):  # noqa: F81
     feed(orch, np.concatenate([silence(0.3), speech(0.6), silence(1.0)]))
     wait_for(lambda: orch.finished and orch.is_idle(), 10)
     assert len(orch.finished) == 1 and not orch.finished[0]["interrupted"]
+
+
+def test_odd_words_over_the_answer_stop_it_unless_they_are_its_echo_or_a_backchannel():
+    from app.pipeline.bargein import is_echo_of, is_known_backchannel
+
+    reply = "Once upon a time, a brave little dragon named Ember lived on a mountain."
+    assert is_echo_of("a brave dragon", reply) and is_echo_of("Ember live", reply)
+    assert not is_echo_of("and assault", reply)
+    assert is_known_backchannel("Mm-hmm, yeah.") and is_known_backchannel("")
+    assert not is_known_backchannel("and assault")
+
+    def judge(text: str) -> tuple[bool, list[str]]:
+        stopped: list[str] = []
+        clf = BackchannelClassifier(lambda: _Whisper(text), on_stop=stopped.append, reply_text=lambda: reply)
+        clf._loading.join(5)
+        return clf(np.zeros(8000, np.float32)), stopped
+
+    assert judge("and assault") == (False, ["and assault"])  # "Cancel." through the echo canceller
+    assert judge("little dragon") == (True, [])  # the assistant's own voice
+    assert judge("Yeah, okay.") == (True, [])
+    assert judge("What is that?") == (False, [])  # a question: released to the VAD, answered there

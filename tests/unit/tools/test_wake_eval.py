@@ -114,3 +114,36 @@ def test_wake_texts_put_the_request_in_the_same_breath():
     for text in we.MONOLOGUES:
         low = text.lower()
         assert not any(w in low for w in ("jarvis", "alexa", "mycroft", "nabu"))
+
+
+class _Words:
+    """A "Whisper" that says what it was told for each call, and records the hotwords."""
+
+    def __init__(self, *texts: str) -> None:
+        self.texts = list(texts)
+        self.hotwords: list[str] = []
+
+    def transcribe(self, audio, *, hotwords: str = ""):
+        from app.engines.stt import SttResult
+
+        self.hotwords.append(hotwords)
+        return SttResult(self.texts.pop(0), (), 0.01, -0.2, "en", 0.0)
+
+
+def test_the_second_opinion_asks_only_near_misses_and_counts_words_that_start_with_the_phrase():
+    stt = _Words("Alexa, what time is it?", "I like the weather.")
+    op = we.SecondOpinion(stt, "Alexa", threshold=0.5, verify_from=0.05)
+    assert op.clip(np.zeros(SAMPLE_RATE, np.float32), 0.9) is None  # the model heard it
+    assert op.clip(np.zeros(SAMPLE_RATE, np.float32), 0.01) is None  # too little to ask
+    assert op.clip(np.zeros(SAMPLE_RATE, np.float32), 0.2) is True
+    assert op.clip(np.zeros(SAMPLE_RATE, np.float32), 0.3) is False
+    assert stt.hotwords == ["Alexa", "Alexa"]  # as the app transcribes in wake word mode
+
+    nw = _Words("Alexander called.", "Alexa, stop.")
+    op = we.SecondOpinion(nw, "Alexa", threshold=0.5, verify_from=0.05)
+    scores = np.zeros(200, np.float32)
+    scores[[10, 12, 100, 150]] = [0.1, 0.2, 0.3, 0.7]  # 12 is within 1.5 s of 10; 150 woke already
+    item = we.Item("monologue", "m", np.zeros(200 * FRAME, np.float32))
+    op.no_wake(item, scores)
+    assert [c["score"] for c in op.candidates] == [0.1, 0.3]
+    assert [c["woke"] for c in op.candidates] == [False, True]
