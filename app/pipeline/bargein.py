@@ -159,14 +159,26 @@ _ASKING = frozenset(
 )
 
 
+_MODALS = frozenset("can could will would should shall may might is are was were do does did have has".split())
+_SUBJECTS = frozenset("i you we it he she they there this that these those the a an my your our".split())
+
+
 def is_interjection(text: str) -> bool:
     """True for a few words that are neither a question nor a request: said over the assistant's
     answer they mean "stop talking", whatever the echo canceller and Whisper made of them
-    ("Stop." heard as "Let's hop.", "Stop talking" as "I'm talking", "Wait.", "No, no.")."""
-    if "?" in text:
-        return False
+    ("Stop." heard as "Let's hop.", "Be quiet." as "Why?", "Cancel." as "Can solve").
+
+    One word is always one ("Why?" over an answer is a "what?", not a question to answer); two or
+    three are a question or a request when they start like one ("What up?", "Tell me more",
+    "Can you ...": a modal verb only with a subject after it)."""
     words = _core(text).split()
-    return 0 < len(words) <= 3 and words[0] not in _ASKING
+    if not 0 < len(words) <= 3:
+        return False
+    if len(words) == 1:
+        return True
+    if words[0] in _ASKING and (words[0] not in _MODALS or words[1] in _SUBJECTS):
+        return False
+    return "?" not in text
 
 
 def is_backchannel(text: str) -> bool:
@@ -363,6 +375,8 @@ class BargeInGate:
 
     # ---------------- states: pass -> hold (-> judging) -> released | pass ----------------
     def _release(self, f: Frame, why: str) -> None:
+        if why == "sustained" and self.classify is not None and not self.ptt_active():
+            self._judge(for_stop_only=True)
         self.state = GateState.RELEASED
         self.stats.releases += 1
         log.debug("near end (%s, %.2f s): released to the VAD", why, self._last_near - self._burst_start)
@@ -383,13 +397,19 @@ class BargeInGate:
         self.state = GateState.PASS
         self.paused = False
 
-    def _judge(self) -> None:
-        """Ask the classifier about the burst, on its own thread (the capture thread must not wait)."""
+    def _judge(self, *, for_stop_only: bool = False) -> None:
+        """Ask the classifier about the burst, on its own thread (the capture thread must not wait).
+
+        ``for_stop_only``: the burst goes to the VAD anyway (it was long enough to barge in); the
+        classifier still hears it, because a "stop" the echo canceller thinned out may be too
+        faint for the VAD to make a turn of, and the classifier stops the answer itself."""
         classify = self.classify
         assert classify is not None
         burst = [h.raw if h.raw is not None else h.samples for h in self._held if h.t < self._last_near + 0.1]
         audio = np.concatenate(burst) if burst else np.zeros(0, dtype=np.float32)
-        verdict = self._verdict = []
+        verdict: list[bool] = []
+        if not for_stop_only:
+            self._verdict = verdict
 
         def run() -> None:
             try:

@@ -65,7 +65,18 @@ def test_the_users_own_stop_words():
 
 
 @pytest.mark.parametrize(
-    "text", ["Let's hop.", "I'm talking.", "They have talking.", "Wait.", "No, no.", "Thanks, Tod."]
+    "text",
+    [
+        "Let's hop.",
+        "I'm talking.",
+        "They have talking.",
+        "Wait.",
+        "No, no.",
+        "Thanks, Tod.",
+        "Why?",
+        "Can solve",
+        "What?",
+    ],
 )
 def test_a_few_words_that_ask_nothing_are_an_interjection(text):
     assert is_interjection(text)  # how "stop" comes out of the echo canceller and Whisper
@@ -78,6 +89,8 @@ def test_a_few_words_that_ask_nothing_are_an_interjection(text):
         "What is the capital of Spain",
         "Tell me more.",
         "Set a timer.",
+        "Can you?",
+        "Is it?",
         "",
         "Paris, London, Rome and Berlin.",
     ],
