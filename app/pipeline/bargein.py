@@ -109,6 +109,8 @@ STOP_PHRASES = frozenset(
         "be silent", "okay stop", "ok stop", "no stop", "top",
     }
 )  # fmt: skip
+#: What Whisper is told to expect when the user may be telling the assistant to stop.
+STOP_HOTWORDS: tuple[str, ...] = ("Stop", "Cancel", "Be quiet")
 #: Words around a stop that change nothing ("stop, please", "okay, stop", "hey Jarvis, stop").
 _STOP_FILLERS = frozenset("please now just okay ok oh hey um uh alright right thanks".split())
 #: How Whisper writes a clipped "stop" or "cancel" through the echo canceller ("Cancel." -> "cancelled").
@@ -159,7 +161,9 @@ _ASKING = frozenset(
 )
 
 
-_MODALS = frozenset("can could will would should shall may might is are was were do does did have has".split())
+_MODALS = frozenset(
+    "can could will would should shall may might is are was were do does did have has".split()
+)
 _SUBJECTS = frozenset("i you we it he she they there this that these those the a an my your our".split())
 
 
@@ -237,9 +241,7 @@ class BackchannelClassifier:
         )
         # what a short burst over an answer most often is: Whisper, told so, hears "Be quiet."
         # where it heard "and so" (scripts/echo_bench.py --stop-trials, docs/audio.md)
-        self.hotwords = ", ".join(
-            ["Stop", "Cancel", "Be quiet", *[w.strip() for w in stop_words.split(",") if w.strip()]]
-        )
+        self.hotwords = ", ".join([*STOP_HOTWORDS, *[w.strip() for w in stop_words.split(",") if w.strip()]])
         self._stt: Any = None
         self._lock = threading.Lock()
         self._loading = threading.Thread(target=self._load, name="backchannel-stt", daemon=True)

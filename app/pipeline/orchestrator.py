@@ -57,7 +57,14 @@ from app.messages import (
     UserTurn,
     Utterance,
 )
-from app.pipeline.bargein import Decision, UserEvent, decide, is_interjection, is_stop_command
+from app.pipeline.bargein import (
+    STOP_HOTWORDS,
+    Decision,
+    UserEvent,
+    decide,
+    is_interjection,
+    is_stop_command,
+)
 from app.pipeline.cancel import CancelScope
 from app.pipeline.clock import TurnClock
 from app.pipeline.endofturn import EndOfTurnJudge, JudgeParams, Verdict
@@ -251,6 +258,10 @@ class Orchestrator:
         words = [s.hotwords.strip()] if s.hotwords.strip() else []
         if s.mode == "wake":
             words += self.wake_phrases
+        if self.active_turn() is not None or time.perf_counter() - self._interrupted_at < 5.0:
+            # over an answer (or just after one the user stopped), "stop" is the likeliest word:
+            # through the echo canceller Whisper otherwise writes "Why it?" for "Be quiet."
+            words += [*STOP_HOTWORDS, *(w.strip() for w in s.stop_words.split(",") if w.strip())]
         return ", ".join(words)
 
     # ---------------- lifecycle ----------------
@@ -690,7 +701,9 @@ class Orchestrator:
             if turn is None or turn.state != "hearing" or self.scope.is_stale(tr.gen):
                 return
             called = self._called(turn, tr.text)
-            if called is not None and (self._is_stop(called) or (turn.over_answer and is_interjection(called))):
+            if called is not None and (
+                self._is_stop(called) or (turn.over_answer and is_interjection(called))
+            ):
                 self.stop_command(called)  # at the first pause, not at the end of the turn
                 return
             if self.active_turn() is not None:

@@ -371,7 +371,7 @@ class LiveHarness:
                 trials.append({"phrase": phrase, "obeyed": False, "why": "the story never played"})
                 continue
             time.sleep(1.0 + 0.4 * (i % 4))
-            if not self.speaking():
+            if self.orch.active_turn() is None:  # (playback may wait between clauses: still answering)
                 void += 1
                 self.wait(self.orch.is_idle, timeout=30)
                 continue
