@@ -111,6 +111,20 @@ STOP_PHRASES = frozenset(
 )  # fmt: skip
 #: What Whisper is told to expect when the user may be telling the assistant to stop.
 STOP_HOTWORDS: tuple[str, ...] = ("Stop", "Cancel", "Be quiet")
+
+
+def hotword_prompt(*groups: str | Iterable[str]) -> str:
+    """Hotwords for Whisper as short sentences ("Alexa. Stop. Cancel."): given as a comma list,
+    Whisper copies the style and drops the final full stop, and the end-of-turn judge then
+    hears every "Stop" as unfinished (measured: "Be quiet." came out "Be quiet")."""
+    parts: list[str] = []
+    for g in groups:
+        for w in g.split(",") if isinstance(g, str) else g:
+            w = w.strip().rstrip(".,;:!?")
+            if w and w not in parts:
+                parts.append(w)
+    return " ".join(f"{w}." for w in parts)
+
 #: Words around a stop that change nothing ("stop, please", "okay, stop", "hey Jarvis, stop").
 _STOP_FILLERS = frozenset("please now just okay ok oh hey um uh alright right thanks".split())
 #: How Whisper writes a clipped "stop" or "cancel" through the echo canceller ("Cancel." -> "cancelled").
@@ -241,7 +255,7 @@ class BackchannelClassifier:
         )
         # what a short burst over an answer most often is: Whisper, told so, hears "Be quiet."
         # where it heard "and so" (scripts/echo_bench.py --stop-trials, docs/audio.md)
-        self.hotwords = ", ".join([*STOP_HOTWORDS, *[w.strip() for w in stop_words.split(",") if w.strip()]])
+        self.hotwords = hotword_prompt(STOP_HOTWORDS, stop_words)
         self._stt: Any = None
         self._lock = threading.Lock()
         self._loading = threading.Thread(target=self._load, name="backchannel-stt", daemon=True)

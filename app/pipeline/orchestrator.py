@@ -15,7 +15,7 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -62,6 +62,7 @@ from app.pipeline.bargein import (
     Decision,
     UserEvent,
     decide,
+    hotword_prompt,
     is_interjection,
     is_stop_command,
 )
@@ -255,14 +256,14 @@ class Orchestrator:
         """``StageContext.hotwords``: measured in docs/wake.md, the wake phrase as a hotword makes
         Whisper write "Alexa" where it wrote "I like" (a quiet or noisy call the model nearly missed)."""
         s = self.settings
-        words = [s.hotwords.strip()] if s.hotwords.strip() else []
+        groups: list[str | Iterable[str]] = [s.hotwords]
         if s.mode == "wake":
-            words += self.wake_phrases
+            groups.append(self.wake_phrases)
         if self.active_turn() is not None or time.perf_counter() - self._interrupted_at < 5.0:
             # over an answer (or just after one the user stopped), "stop" is the likeliest word:
             # through the echo canceller Whisper otherwise writes "Why it?" for "Be quiet."
-            words += [*STOP_HOTWORDS, *(w.strip() for w in s.stop_words.split(",") if w.strip())]
-        return ", ".join(words)
+            groups += [STOP_HOTWORDS, s.stop_words]
+        return hotword_prompt(*groups)
 
     # ---------------- lifecycle ----------------
     def start(self) -> None:

@@ -214,3 +214,20 @@ def test_odd_words_over_the_answer_stop_it_unless_they_are_its_echo_or_a_backcha
     assert judge("little dragon") == (True, [])  # the assistant's own voice
     assert judge("Yeah, okay.") == (True, [])
     assert judge("What is that?") == (False, [])  # a question: released to the VAD, answered there
+
+
+def test_hotwords_are_short_sentences_so_whisper_keeps_its_full_stops():
+    from app.pipeline.bargein import STOP_HOTWORDS, hotword_prompt
+
+    assert hotword_prompt("ComfyUI, Kubernetes", ["Alexa"], STOP_HOTWORDS, "enough talking, Stop") == (
+        "ComfyUI. Kubernetes. Alexa. Stop. Cancel. Be quiet. enough talking."
+    )
+    assert hotword_prompt("", ()) == ""
+
+
+def test_the_engine_expects_stop_words_only_around_an_answer(running):  # noqa: F811
+    orch = running(make_orchestrator(settings=_settings(hotwords="Kubernetes", mode="wake"), wake=LoudWake))
+    wait_for(lambda: orch.vad_worker.gate is not None and orch.vad_worker.gate.detector is not None, 10)
+    assert orch.hotwords() == "Kubernetes. Hey Jarvis."  # no answer under way: no stop words
+    orch._interrupted_at = __import__("time").perf_counter()  # the user just stopped one
+    assert orch.hotwords().endswith("Stop. Cancel. Be quiet.")
