@@ -450,7 +450,8 @@ def run_pulse(args: argparse.Namespace) -> dict:
     from app.config import Settings
     from tests.integration.test_live_audio import LiveHarness  # the same harness as the tests
 
-    settings = Settings(stop_words="enough talking") if args.stop_trials else None
+    # long stories (a 96-token one may end before the stop is said: such trials are void)
+    settings = Settings(stop_words="enough talking", max_reply_tokens=320) if args.stop_trials else None
     with LiveHarness.started(
         rate=48000, loopback_db=args.echo_db, loopback_ms=int(args.delay_ms), settings=settings
     ) as h:
