@@ -50,3 +50,44 @@ def test_frame_costs_paces_then_runs_back_to_back():
     assert abs(out["back_to_back_ms_per_frame"] - mean) < 1e-4
     assert abs(out["paced_ms_per_frame"] - mean) < 1e-4
     assert out["back_to_back_ms_p99"] == 1.0
+
+
+class CostlyVad:
+    """The VAD's interface (``prob``); each call costs 0.2 ms of the fake clock and 0.1 ms of CPU."""
+
+    def __init__(self, clock: Clock, cpu: list[float]) -> None:
+        self.clock, self.cpu, self.calls = clock, cpu, 0
+
+    def prob(self, frame: np.ndarray) -> float:
+        self.calls += 1
+        self.clock.now += 0.0002
+        self.cpu[0] += 0.0001
+        return 0.5
+
+    def reset(self) -> None:
+        pass
+
+
+def test_frame_costs_times_any_method_with_its_cpu_and_a_call_before_each_frame():
+    clock, cpu, seen = Clock(), [0.0], []
+    vad = CostlyVad(clock, cpu)
+
+    def before(frame: np.ndarray) -> None:  # untimed, like the wake model before the VAD
+        seen.append(frame.shape)
+        clock.now += 0.001
+
+    audios = [np.zeros(20 * FRAME, np.float32)]
+    out = frame_costs(
+        vad,
+        audios,
+        paced_s=10 * FRAME_S,
+        clock=clock,
+        sleep=clock.sleep,
+        method="prob",
+        cpu_clock=lambda: cpu[0],
+        before=before,
+    )
+    assert vad.calls == 30 and len(seen) == 30
+    for key in ("paced", "back_to_back"):
+        assert abs(out[f"{key}_ms_p50"] - 0.2) < 1e-6 and abs(out[f"{key}_ms_p95"] - 0.2) < 1e-6
+        assert abs(out[f"{key}_cpu_ms_per_frame"] - 0.1) < 1e-6
