@@ -2,10 +2,11 @@
 
 The published ``silero_vad.onnx`` holds two networks, one per sample rate, behind an ``If`` on
 its ``sr`` input, and inside the 16 kHz one the exporter left a dozen more ``If`` nodes that
-test shapes (batch of one? state given?) on every call, plus ~60 shape, slice and cast nodes
-around one ``LSTM``.  onnxruntime runs each of them on every 32 ms frame, and at real-time pace
-each node's code and data are cold (``docs/bench.md``, "VAD per frame").  onnxruntime 1.32
-cannot fold those ``If`` nodes itself: with the shapes fixed its inliner rejects the graph.
+test shapes (batch of one? state given?) on every call, and ~110 shape, slice, cast, squeeze
+and identity nodes around its six ``Conv`` and one ``LSTM``.  onnxruntime runs them on every
+32 ms frame, and at real-time pace each one's code and data are cold (``docs/bench.md``, "VAD
+per frame").  onnxruntime 1.32 cannot fold those ``If`` nodes itself: with the sample rate and
+shapes fixed its inliner rejects the graph or crashes.
 
 :func:`lean_silero_16k` reads the 16 kHz branch's weights out of the model file and writes the
 same computation with 25 nodes and no ``If``:
