@@ -4,7 +4,7 @@ By default the engine does not hand the library the model file as published but 
 network rewritten as one flat graph (:func:`app.engines.silero_graph.lean_silero_16k`: the
 16 kHz branch's weights and operators, without the two dozen ``If`` and shape nodes onnxruntime
 would otherwise run on every frame).  The probabilities are the same to the bit; one call at
-real-time pace costs about a quarter less (``docs/bench.md``, "VAD per frame").  A file that is
+real-time pace costs a fifth to a quarter less (``docs/bench.md``, "VAD per frame").  A file that is
 not laid out like Silero VAD v5 (a user's ``--vad-model``) is loaded as it is.
 """
 
