@@ -423,6 +423,11 @@ class EchoProcessor:
             self._res_ratio = max(self._res_ratio, 4.0)
             s.realignments += 1
             log.info("echo reference realigned: reading %.0f ms ahead", self.advance_s * 1000)
+        # What is left after cancelling cannot be louder than the echo itself: the cautious start
+        # (4x the reference) made the user's first "stop" of a session, over an answer whose
+        # canceller had not converged yet, too quiet to count (docs/audio.md, the stop trials).
+        if self.mode != "headset":
+            self._res_ratio = min(self._res_ratio, max(self._coupling, 1e-5))
         if p.mode == "auto" and self.mode == "headset":
             if self.canceller is None:
                 self._change_mode("half-duplex", "echo heard and no echo canceller library")
