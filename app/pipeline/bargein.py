@@ -125,6 +125,7 @@ def hotword_prompt(*groups: str | Iterable[str]) -> str:
                 parts.append(w)
     return " ".join(f"{w}." for w in parts)
 
+
 #: Words around a stop that change nothing ("stop, please", "okay, stop", "hey Jarvis, stop").
 _STOP_FILLERS = frozenset("please now just okay ok oh hey um uh alright right thanks".split())
 #: How Whisper writes a clipped "stop" or "cancel" through the echo canceller ("Cancel." -> "cancelled").
@@ -204,23 +205,26 @@ def is_backchannel(text: str) -> bool:
     False when the burst holds a word that asks the assistant to stop, or several other words."""
     if is_probably_hallucination(text):
         return True
-    words = "".join(
-        ch if ch.isalnum() or ch.isspace() else " " for ch in text.lower().replace("-", "")
-    ).split()
+    words = _burst_words(text)
     if any(w in INTERRUPT_WORDS for w in words):
         return False
-    content = [w for w in words if w not in BACKCHANNEL_WORDS and w not in _FILLERS and set(w) - set("mh")]
-    return len(content) <= 2
+    return len(_content_words(words)) <= 2
+
+
+def _burst_words(text: str) -> list[str]:
+    return "".join(
+        ch if ch.isalnum() or ch.isspace() else " " for ch in text.lower().replace("-", "")
+    ).split()
+
+
+def _content_words(words: list[str]) -> list[str]:
+    """The words that are no backchannel, filler or hum ("mm", "hmm")."""
+    return [w for w in words if w not in BACKCHANNEL_WORDS and w not in _FILLERS and set(w) - set("mh")]
 
 
 def is_known_backchannel(text: str) -> bool:
     """Nothing but backchannel words ("mm-hmm", "yeah, okay", "I see"), or nothing Whisper heard."""
-    if is_probably_hallucination(text):
-        return True
-    words = "".join(
-        ch if ch.isalnum() or ch.isspace() else " " for ch in text.lower().replace("-", "")
-    ).split()
-    return all(w in BACKCHANNEL_WORDS or w in _FILLERS or not set(w) - set("mh") for w in words)
+    return is_probably_hallucination(text) or not _content_words(_burst_words(text))
 
 
 def is_echo_of(text: str, reply: str) -> bool:

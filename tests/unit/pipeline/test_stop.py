@@ -112,11 +112,17 @@ def _stop_while_speaking(orch) -> None:
     wait_for(lambda: orch.finished and orch.is_idle(), 20)
 
 
-def test_a_short_stop_while_speaking_ends_the_answer_and_is_never_answered(running):  # noqa: F811
+def _said_over_the_answer(running, words: str) -> tuple:  # noqa: F811
+    """A question, a long answer, and ``words`` said (briefly) while it plays: (orchestrator, LLM)."""
     llm = ScriptedLlm(reply=LONG)
-    stt = ScriptedStt(["What is the capital of France?", "What is the capital of France?", "Stop."])
+    stt = ScriptedStt(["What is the capital of France?", "What is the capital of France?", words])
     orch = running(make_orchestrator(stt=stt, llm=llm, tts=ToneTts(0.08), settings=_settings()))
     _stop_while_speaking(orch)
+    return orch, llm
+
+
+def test_a_short_stop_while_speaking_ends_the_answer_and_is_never_answered(running):  # noqa: F811
+    orch, llm = _said_over_the_answer(running, "Stop.")
     assert len(orch.finished) == 1 and orch.finished[0]["interrupted"]
     seen = events(orch)
     assert any(isinstance(e, Interrupted) and e.reason == "stop command" for e in seen)
@@ -177,10 +183,7 @@ def test_the_classifier_stops_the_engine_when_a_short_burst_says_stop():
 
 
 def test_a_misheard_stop_over_the_answer_stops_it_and_is_not_answered(running):  # noqa: F811
-    llm = ScriptedLlm(reply=LONG)
-    stt = ScriptedStt(["What is the capital of France?", "What is the capital of France?", "Let's hop."])
-    orch = running(make_orchestrator(stt=stt, llm=llm, tts=ToneTts(0.08), settings=_settings()))
-    _stop_while_speaking(orch)
+    orch, llm = _said_over_the_answer(running, "Let's hop.")
     assert len(orch.finished) == 1 and orch.finished[0]["interrupted"]
     dropped = [e.metrics["dropped"] for e in events(orch) if isinstance(e, TurnDone) and e.metrics["dropped"]]
     assert dropped and "interjection" in dropped[0]
