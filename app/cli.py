@@ -105,6 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--json", type=Path, help="write the figures as JSON here")
     s.add_argument("--plot", type=Path, help="draw per-stage bars and latency over turns (PNG)")
     s.add_argument("--no-baseline", action="store_true", help="skip the plain-cascade baseline")
+    s.add_argument(
+        "--busy", action="store_true", help="play the questions a second time beside a process spinning on one core"
+    )
     s.add_argument("--no-turns", action="store_true", help="skip the turn-taking study (false cut-offs, end-of-turn wait)")
     add_setting_flags(s)
 

@@ -36,7 +36,7 @@ from app.tools.bench_baseline import BaselineTurn, run_baseline
 from app.tools.bench_corpus import Progress, build_corpus, no_progress
 from app.tools.bench_engine import run_engine_phase
 from app.tools.bench_probe import QUIET_WAIT_S
-from app.tools.bench_summary import summarize
+from app.tools.bench_summary import busy_figures, summarize
 from app.tools.bench_table import format_table
 
 
@@ -46,6 +46,7 @@ def _stderr(msg: str) -> None:
 
 
 BENCH_SEED = 20261129
+BUSY_HELP = "play the questions a second time beside a process spinning on one core"
 
 
 def _settings_from(args: argparse.Namespace) -> Settings:
@@ -96,6 +97,14 @@ def run_bench(args: argparse.Namespace) -> int:
     quiet_wait = float(getattr(args, "quiet_wait", QUIET_WAIT_S) or 0.0)
     eng = run_engine_phase(settings, sequence, seq_index, progress, quiet_wait_s=quiet_wait)
     gc.collect()
+    busy_eng = None
+    if getattr(args, "busy", False):
+        from app.calibrate import BusyNeighbour
+
+        progress("the same questions again beside a process spinning on one core")
+        with BusyNeighbour():
+            busy_eng = run_engine_phase(settings, sequence, seq_index, progress, quiet_wait_s=0.0)
+        gc.collect()
     base: list[BaselineTurn] | None = None
     if not getattr(args, "no_baseline", False):
         distinct = sorted(set(seq_index))
@@ -109,6 +118,8 @@ def run_bench(args: argparse.Namespace) -> int:
     wake = measure_wake(settings, [c.audio for c in corpus])
     summary = summarize(settings, corpus, eng, base, wake)
     summary["settings"].update(setup)
+    if busy_eng is not None:
+        summary["public"]["busy"] = busy_figures(busy_eng, summary["public"]["voice_to_voice_ms"]["p50"])
     table = format_table(summary)
     if not getattr(args, "no_turns", False):
         from app.tools.bench_turns import format_turn_taking, turn_taking
@@ -149,6 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-turns", action="store_true", help="skip the turn-taking study (false cut-offs)")
     p.add_argument("--details", type=Path, help="write every figure (per turn too) as JSON here")
     p.add_argument("--quiet", action="store_true")
+    p.add_argument("--busy", action="store_true", help=BUSY_HELP)
     p.add_argument(
         "--quiet-wait",
         type=float,

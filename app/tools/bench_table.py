@@ -6,6 +6,7 @@ from typing import Any
 
 from app.tools.bench_baseline import BASELINE_SEGMENTS
 from app.tools.bench_path import SEGMENT_NAMES
+from app.tools.bench_summary import BUSY_RATIO_TARGET
 
 TARGETS = {
     "v2v_p50": 700.0,
@@ -63,6 +64,34 @@ def _skill_rows(sk: dict[str, Any] | None) -> list[tuple[str, str, str, str]]:
             "<= 1",
             _mark(sk["ratio_p50"], TARGETS["skill_ratio_p50"]),
         ),
+    ]
+
+
+def _busy_rows(busy: dict[str, Any] | None) -> list[tuple[str, str, str, str]]:
+    """``--busy``: the same questions beside a process spinning on one core."""
+    if not busy:
+        return []
+    v = busy["voice_to_voice_ms"]
+    return [
+        (
+            "beside a busy core: v2v p50 / p95 / slowest",
+            f"{_fmt(v['p50'], ' ms')} / {_fmt(v['p95'], ' ms')} / {_fmt(v['max'], ' ms')}",
+            "",
+            "",
+        ),
+        (
+            "  busy p50 / quiet p50",
+            f"{_fmt(busy['ratio_to_quiet_p50'], 'x', 2)}",
+            f"<= {BUSY_RATIO_TARGET}x",
+            _mark(busy["ratio_to_quiet_p50"], BUSY_RATIO_TARGET),
+        ),
+        (
+            "  turns over 3 s or unanswered",
+            str(busy["turns_over_3s"]),
+            "0",
+            _mark(float(busy["turns_over_3s"]), 0.0),
+        ),
+        ("  LLM tokens/s (in engine, busy)", _fmt(busy.get("llm_tokens_per_s"), nd=1), "", ""),
     ]
 
 
@@ -232,6 +261,7 @@ def format_table(summary: dict[str, Any]) -> str:
                 "",
             )
         )
+    rows.extend(_busy_rows(p.get("busy")))
     w = max(len(r[0]) for r in rows)
     w2 = max(len(r[1]) for r in rows)
     add(f"{'figure':<{w}}  {'measured':>{w2}}  {'target':<10}")

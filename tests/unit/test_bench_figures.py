@@ -158,3 +158,19 @@ def test_summary_and_table_carry_the_wake_word_cost():
     summary = summarize(Settings(), corpus, eng, None, {"model": None, "error": "no wake word model"})  # type: ignore[arg-type]
     assert summary["public"]["wake_ms_per_frame"] is None
     assert "wake word not timed: no wake word model" in format_table(summary)
+
+
+def test_busy_run_is_set_against_the_quiet_p50_and_counts_slow_or_lost_turns():
+    from app.tools.bench_summary import busy_figures
+    from app.tools.bench_table import _busy_rows
+
+    turns = [_answer(0, 700.0), _answer(1, 800.0), _answer(2, 3500.0), EngineTurn(3, 3, {})]
+    busy = busy_figures(_phase(turns), quiet_p50=640.0)
+    assert busy["turns"] == 3 and busy["missed"] == 1
+    assert busy["voice_to_voice_ms"]["p50"] == 800.0 and busy["voice_to_voice_ms"]["max"] == 3500.0
+    assert busy["ratio_to_quiet_p50"] == 1.25
+    assert busy["turns_over_3s"] == 2  # the 3.5 s turn and the one never answered
+    rows = {name.strip(): (val, mark) for name, val, _, mark in _busy_rows(busy)}
+    assert rows["busy p50 / quiet p50"] == ("1.25x", "ok")
+    assert rows["turns over 3 s or unanswered"] == ("2", "!!")
+    assert _busy_rows(None) == []
