@@ -92,7 +92,10 @@ class PlaybackBuffer:
         out = np.zeros(n, dtype=np.float32)
         filled = 0
         with self._lock:
-            while filled < n and self._segments:
+            # A reply's end is taken as soon as its last sample is (even when that filled the
+            # block exactly): the turn ends when it was heard to end, not at the next read,
+            # which a barge-in pause can hold back.
+            while self._segments and (filled < n or isinstance(self._segments[0], EndOfReply)):
                 seg = self._segments[0]
                 if isinstance(seg, EndOfReply):
                     if seg.turn_id in self._held:

@@ -402,8 +402,10 @@ def test_output_callback_reads_the_buffer_at_the_dac_time_and_taps_the_reference
     assert not s.pump(480).any() and buf.pending_samples() == 480  # paused: nothing consumed
     spk.paused = False
     assert np.allclose(s.pump(480)[:, 0], x[480:])
+    spk.paused = True  # a barge-in pause right after the last sample does not hold the end back
     s.pump(480)
-    assert buf.events.get(timeout=1).kind == "reply_done"
+    assert buf.events.get(timeout=1).kind == "reply_done" and not buf.busy()
+    spk.paused = False
     assert spk.audible_until > 0
     spk.stop()
 
