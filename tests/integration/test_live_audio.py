@@ -393,7 +393,13 @@ class LiveHarness:
                     continue
             obeyed = stopped and not replies
             why = "" if obeyed else ("not stopped" if not stopped else f"answered {replies[0]['user_text']!r}")
-            trials.append({"phrase": phrase, "obeyed": obeyed, "why": why})
+            trial: dict[str, Any] = {"phrase": phrase, "obeyed": obeyed, "why": why}
+            if not obeyed and onset is not None:  # what a miss looked like, in ms after the stop began
+                end = story["t"].get("turn_end") if story is not None else None
+                trial["story_end_ms"] = None if end is None else round((self.orch.t0 + end - onset) * 1000)
+                trial["silent_ms"] = None if silent is None else round((silent - onset) * 1000)
+                trial["heard"] = [t["user_text"] for t in after[1:]]
+            trials.append(trial)
         return {
             "path": "pulse",
             "trials": len(trials),
