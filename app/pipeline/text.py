@@ -315,6 +315,15 @@ def _tidy(s: str) -> str:
 # ---------------------------------------------------------------------------
 
 _HARD, _SOFT, _PENDING = 1, 2, 3  # kinds of clause boundary
+# Words that open a new phrase, before which a first clause may end when nothing else comes
+# soon (``ClauseSplitter(first_phrase_words=...)``): conjunctions, relative words, the
+# commonest prepositions and the forms of "be".  Not "of"/"to" (inside "a cup of", "want to").
+PHRASE_OPENERS = frozenset(
+    "and but or so because since although though while when where which who whose whom if unless "
+    "until then in on at for with about from into by during after before through over under "
+    "is are was were".split()
+)
+_PLAIN_WORD_RE = re.compile(r"[A-Za-z]+(?![\w'’])")
 _NO, _MAYBE = 0, 4  # verdicts on a period
 _CAND_CHAR_RE = re.compile(r"[.!?…\n]|[,;:\-–—](?=\s|\Z)")
 _WORD_RE = re.compile(r"(?<!\S)(?=\S*?[^\W_])\S+")  # a token with a letter or digit
@@ -356,9 +365,13 @@ class ClauseSplitter:
     the text is chunked into deltas.
     """
 
-    def __init__(self, first_min_words: int = 4, max_words: int = 25) -> None:
+    def __init__(self, first_min_words: int = 4, max_words: int = 25, first_phrase_words: int = 0) -> None:
         self.first_min_words = max(1, int(first_min_words))
         self.max_words = max(1, int(max_words))
+        # > 0: with no punctuation yet, the first clause may also end before a word that opens
+        # a new phrase ("and", "because", "in", "is", ...) once this many words came before it;
+        # it is spoken with a comma, so piper keeps a continuing intonation.
+        self.first_phrase_words = max(0, int(first_phrase_words))
         self.reset()
 
     def reset(self) -> None:
@@ -366,6 +379,7 @@ class ClauseSplitter:
         self._buf = ""
         self._first = True
         self._line_start = True
+        self._phrase_cut = False
 
     def feed(self, delta: str) -> list[str]:
         """Add a token delta; return the clauses it completed (possibly none)."""
@@ -397,6 +411,10 @@ class ClauseSplitter:
         except Exception:  # pragma: no cover - defensive
             text = clean_for_speech(clause)
         self._line_start = clause.endswith("\n")
+        if text and self._phrase_cut:
+            self._phrase_cut = False
+            if text[-1].isalnum():
+                text += ","
         if text:
             out.append(text)
             self._first = False
@@ -409,8 +427,13 @@ class ClauseSplitter:
         w1 = starts[limit] if len(starts) > limit else None  # first word over the limit
         w2 = starts[2 * limit] if len(starts) > 2 * limit else None
 
+        # A phrase boundary (first clause only, when asked) wins over any later punctuation, so
+        # the cut is the same however the text was streamed.
+        phrase = self._phrase_boundary(buf, starts, fences) if self._first and self.first_phrase_words else None
         last_soft: int | None = None
         for pos, kind in self._candidates(buf, fences):
+            if phrase is not None and pos > phrase:
+                break
             if w1 is not None and pos > w1:
                 # Too many words without a sentence end: fall back on a comma,
                 # else the next boundary of any kind, else a plain word break.
@@ -426,12 +449,29 @@ class ClauseSplitter:
             if self._first and bisect.bisect_left(starts, pos) >= self.first_min_words:
                 return pos
             last_soft = pos
+        if phrase is not None:
+            self._phrase_cut = True
+            return phrase
         if w1 is None:
             return None
         if last_soft is not None:
             return last_soft
         if w2 is not None and self._can_cut_at(buf, w1, fences):
             return w1
+        return None
+
+    def _phrase_boundary(self, buf: str, starts: list[int], fences: list[tuple[int, int]]) -> int | None:
+        """Where the first clause may end before a phrase-opening word (see ``first_phrase_words``):
+        the start of the first such word, complete (something follows it), after enough words."""
+        if buf.lstrip(" \t").startswith("|"):
+            return None
+        for k in range(self.first_phrase_words, len(starts)):
+            at = starts[k]
+            m = _PLAIN_WORD_RE.match(buf, at)
+            if m is None or m.end() >= len(buf):
+                return None  # not a plain word, or not known to be complete yet
+            if m.group(0).lower() in PHRASE_OPENERS and self._can_cut_at(buf, at, fences):
+                return at
         return None
 
     @staticmethod

@@ -63,10 +63,12 @@ def _ort_options(threads: int, spin: bool) -> Callable[[], Any]:
     return make
 
 
-def _clause_splitter(first_min_words: int) -> Any:
+def _clause_splitter(first_min_words: int, first_phrase_words: int = 0) -> Any:
     from app.pipeline.text import ClauseSplitter
 
-    return functools.partial(ClauseSplitter, first_min_words=first_min_words)
+    return functools.partial(
+        ClauseSplitter, first_min_words=first_min_words, first_phrase_words=first_phrase_words
+    )
 
 
 VARIANTS: dict[str, Variant] = {
@@ -107,6 +109,12 @@ VARIANTS: dict[str, Variant] = {
             "first clause may end at a comma after 2 words (ClauseSplitter first_min_words=2)",
             patches=[("app.pipeline.stages", "ClauseSplitter", "clause2")],
         ),
+        Variant(
+            "first_clause_phrase",
+            "with no punctuation yet, the first clause may end before a phrase-opening word after 3 words "
+            "(ClauseSplitter first_phrase_words=3)",
+            patches=[("app.pipeline.stages", "ClauseSplitter", "phrase3")],
+        ),
         Variant("no_emotion", "emotion tagger off", no_emotion=True),
         Variant("llm_threads_1", "llama.cpp on 1 thread (leaves a core to the others)", {"llm_threads": 1}),
     )
@@ -124,6 +132,8 @@ def patched(patches: list[tuple[str, str, Any]]) -> Iterator[None]:
             saved.append((module, attr, getattr(module, attr)))
             if value == "clause2":
                 value = _clause_splitter(2)
+            elif value == "phrase3":
+                value = _clause_splitter(4, first_phrase_words=3)
             elif value == "ort1":
                 value = _ort_options(1, spin=False)
             elif value == "ort0":

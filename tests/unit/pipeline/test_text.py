@@ -447,3 +447,32 @@ def test_what_reads_as_said_to_an_assistant(text, is_request):
     from app.pipeline.text import reads_as_request
 
     assert reads_as_request(text) is is_request
+
+
+PHRASE_CASES = [
+    ("The capital of France is Paris. It is big.", ["The capital of France,", "is Paris.", "It is big."]),
+    ("There are 366 days in a leap year.", ["There are 366 days,", "in a leap year."]),
+    ("I recommend the book because it is fun.", ["I recommend the book,", "because it is fun."]),
+    # before three words, or with punctuation first, nothing changes
+    ("Paris is the capital.", ["Paris is the capital."]),
+    ("Sure! Boil it for ten minutes.", ["Sure!", "Boil it for ten minutes."]),
+    # "island" is no "is"; "of" and "to" never open a phrase
+    ("A small island nation of people wants to go.", ["A small island nation of people wants to go."]),
+    # a later clause is never cut at a phrase word
+    ("Yes. The capital of France is Paris.", ["Yes.", "The capital of France is Paris."]),
+]
+
+
+@pytest.mark.parametrize(("text", "expected"), PHRASE_CASES)
+def test_first_clause_may_end_before_a_phrase_word_when_asked(text: str, expected: list[str]) -> None:
+    def split(parts: list[str]) -> list[str]:
+        sp = ClauseSplitter(first_phrase_words=3)
+        out = [c for p in parts for c in sp.feed(p)]
+        return out + sp.flush()
+
+    assert split([text]) == expected
+    assert split(list(text)) == expected  # the same however it is streamed
+    rng = random.Random(len(text))
+    assert split(_tokens(text, rng)) == expected
+    if len(expected) > 1 and expected[0].endswith(","):
+        assert _split([text]) != expected  # off by default
