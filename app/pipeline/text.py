@@ -411,10 +411,9 @@ class ClauseSplitter:
         except Exception:  # pragma: no cover - defensive
             text = clean_for_speech(clause)
         self._line_start = clause.endswith("\n")
-        if text and self._phrase_cut:
-            self._phrase_cut = False
-            if text[-1].isalnum():
-                text += ","
+        phrase_cut, self._phrase_cut = self._phrase_cut, False
+        if text and phrase_cut and text[-1].isalnum():
+            text += ","
         if text:
             out.append(text)
             self._first = False
