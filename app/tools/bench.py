@@ -46,7 +46,6 @@ def _stderr(msg: str) -> None:
 
 
 BENCH_SEED = 20261129
-BUSY_HELP = "play the questions a second time beside a process spinning on one core"
 
 
 def _settings_from(args: argparse.Namespace) -> Settings:
@@ -160,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--no-turns", action="store_true", help="skip the turn-taking study (false cut-offs)")
     p.add_argument("--details", type=Path, help="write every figure (per turn too) as JSON here")
     p.add_argument("--quiet", action="store_true")
-    p.add_argument("--busy", action="store_true", help=BUSY_HELP)
+    p.add_argument("--busy", action="store_true", help="play the questions a second time beside a process spinning on one core")
     p.add_argument(
         "--quiet-wait",
         type=float,

@@ -6,7 +6,6 @@ from typing import Any
 
 from app.tools.bench_baseline import BASELINE_SEGMENTS
 from app.tools.bench_path import SEGMENT_NAMES
-from app.tools.bench_summary import BUSY_RATIO_TARGET
 
 TARGETS = {
     "v2v_p50": 700.0,
@@ -19,6 +18,7 @@ TARGETS = {
     "cold_start_s": 4.0,
     "soak_first_token_ratio": 1.2,
     "soak_rss_growth_pct": 5.0,
+    "busy_ratio_p50": 1.3,  # issue 15: beside a busy core, p50 at most 1.3x the quiet p50
 }
 
 
@@ -81,9 +81,9 @@ def _busy_rows(busy: dict[str, Any] | None) -> list[tuple[str, str, str, str]]:
         ),
         (
             "  busy p50 / quiet p50",
-            f"{_fmt(busy['ratio_to_quiet_p50'], 'x', 2)}",
-            f"<= {BUSY_RATIO_TARGET}x",
-            _mark(busy["ratio_to_quiet_p50"], BUSY_RATIO_TARGET),
+            _fmt(busy["ratio_to_quiet_p50"], "x", 2),
+            f"<= {TARGETS['busy_ratio_p50']}x",
+            _mark(busy["ratio_to_quiet_p50"], TARGETS["busy_ratio_p50"]),
         ),
         (
             "  turns over 3 s or unanswered",
