@@ -77,6 +77,9 @@ class Settings:
     # the four real recordings give 20 speculative runs at each of 64, 96 and 120 ms (9 at 200).
     speculative_pause_ms: int = 64
     speculative_reply: bool = True  # start the answer at the pause; play it once the turn is confirmed
+    # While the user speaks, evaluate the words heard so far (a partial transcript's) into the LLM's
+    # cache, so only the last words are left to evaluate once the turn ends.
+    prefill_while_speaking: bool = True
     # How long a pause may last in a turn that sounds unfinished ("and so ... ask not ...") before
     # the turn ends anyway; finished-sounding turns end much sooner (app/pipeline/endofturn.py).
     turn_patience_ms: int = 2500

@@ -80,9 +80,13 @@ class PrefillingLlm(ScriptedLlm):
     def __init__(self, **kw: object) -> None:
         super().__init__(**kw)  # type: ignore[arg-type]
         self.prefilled: list[list[dict[str, str]]] = []
+        self.user_prefixes: list[str | None] = []
 
-    def prefill(self, messages, should_stop: Callable[[], bool] = lambda: False) -> int:
+    def prefill(
+        self, messages, should_stop: Callable[[], bool] = lambda: False, user_prefix: str | None = None
+    ) -> int:
         self.prefilled.append([dict(m) for m in messages])
+        self.user_prefixes.append(user_prefix)
         return len(messages)
 
 
@@ -162,6 +166,7 @@ class RecordingContext:
         self.stale: set[int] = set()
         self.memory_version = 0
         self.idle = True
+        self.heard: tuple[int, str] | None = None  # what a test says the user has said so far
         self.skills = None  # an app.skills.Skills answers before the "LLM" when a test sets one
 
     def stamp(self, turn_id: int, name: str, when: float) -> None:
@@ -186,6 +191,9 @@ class RecordingContext:
 
     def idle_prompt(self, llm) -> list[dict[str, str]]:
         return [{"role": "system", "content": self.settings.system_prompt}]
+
+    def heard_so_far(self) -> tuple[int, str] | None:
+        return self.heard
 
     def is_idle(self) -> bool:
         return self.idle

@@ -83,9 +83,9 @@ class LlamaCppLlm:
     def count_tokens(self, text: str) -> int:
         return len(self.llm.tokenize(text.encode("utf-8"), add_bos=False, special=True))
 
-    def _history_tokens(self, messages: list[Message]) -> list[int] | None:
-        """The chat prompt of ``messages`` without the assistant's generation prompt: exactly the
-        tokens the next turn's prompt starts with (None if the model has no chat template)."""
+    def _chat_formatter(self) -> Any:
+        """The model's own chat template, without the assistant's generation prompt (None if the
+        model has none)."""
         if self._formatter is None:
             if self.llm.chat_format != "chat_template.default":
                 return None
@@ -102,22 +102,45 @@ class LlamaCppLlm:
                 bos_token=text(self.llm.token_bos()),
                 add_generation_prompt=False,
             )
-        result = self._formatter(messages=messages)
-        return self.llm.tokenize(
-            result.prompt.encode("utf-8"), add_bos=not result.added_special, special=True
-        )
+        return self._formatter
 
-    def prefill(self, messages: list[Message], should_stop: Callable[[], bool] = lambda: False) -> int:
+    def _history_tokens(self, messages: list[Message], user_prefix: str | None = None) -> list[int] | None:
+        """The chat prompt of ``messages`` without the assistant's generation prompt: exactly the
+        tokens the next turn's prompt starts with (None if the model has no chat template).
+        With ``user_prefix``, the opening of the user's next message follows: the template's
+        markers and then ``user_prefix``, the first words the user has said so far."""
+        formatter = self._chat_formatter()
+        if formatter is None:
+            return None
+        result = formatter(messages=messages)
+        prompt = result.prompt
+        if user_prefix is not None:
+            marker = "\u2063hearken\u2063"  # where the template puts the next message's text
+            opened = formatter(messages=[*messages, {"role": "user", "content": marker}]).prompt
+            cut = opened.find(marker)
+            if cut < len(prompt) or opened[: len(prompt)] != prompt:
+                return None  # a template that rewrites earlier messages: no safe prefix
+            prompt = opened[:cut] + user_prefix
+        return self.llm.tokenize(prompt.encode("utf-8"), add_bos=not result.added_special, special=True)
+
+    def prefill(
+        self,
+        messages: list[Message],
+        should_stop: Callable[[], bool] = lambda: False,
+        user_prefix: str | None = None,
+    ) -> int:
         """Evaluate the conversation so far into the KV cache while the LLM is idle.
 
         The next turn's prompt is this one plus the user's new words, and llama-cpp-python
         reuses the longest cached token prefix, so only the new words are left to evaluate on
         the answer's critical path.  This matters most after the history window moved (the
         oldest exchanges dropped): the whole kept history, ~500 tokens, costs ~1.3 s on two
-        cores.  Evaluated in small batches; stops between two when ``should_stop()`` (a turn
-        arrived).  Returns how many tokens were evaluated.
+        cores.  With ``user_prefix`` (``""`` included) the opening of the user's next message
+        is evaluated too: the chat template's markers and the words heard so far, while the
+        user is still speaking.  Evaluated in small batches; stops between two when
+        ``should_stop()`` (a turn arrived).  Returns how many tokens were evaluated.
         """
-        tokens = self._history_tokens(messages)
+        tokens = self._history_tokens(messages, user_prefix)
         if not tokens or len(tokens) >= self.n_ctx - 8:
             return 0
         llm = self.llm

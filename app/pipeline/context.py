@@ -53,5 +53,9 @@ class LlmContext(StageContext, Protocol):
     def idle_prompt(self, llm: LlmEngine) -> list[dict[str, str]]:
         """The conversation as the next turn's prompt will begin (prefilled between turns)."""
 
+    def heard_so_far(self) -> tuple[int, str] | None:
+        """While the user speaks: the turn's id and the words of it heard so far that its
+        transcript will begin with (a partial transcript less its last, maybe cut, word); else None."""
+
     def is_idle(self) -> bool:
         """No turn in progress and nothing queued or playing."""

@@ -187,6 +187,7 @@ class Orchestrator:
         self.errors: list[str] = []
         self._lock = threading.RLock()
         self._pending_prefix = ""  # user words of a turn stopped (Stop button) before any answer was heard
+        self._heard: tuple[int, str] | None = None  # a turn in progress, its settled words (heard_so_far)
         self.judge = EndOfTurnJudge(JudgeParams.from_settings(settings))
         self.state = "idle"
         self._wake_until = 0.0  # wake word mode: awake until then (as the VAD thread's gate was told)
@@ -400,6 +401,8 @@ class Orchestrator:
             self.ui(message)
             if message.at_pause:
                 self._pause_evidence(message.turn_id, message.pause_end, text=message.text)
+            else:
+                self._hear_partial(message)
         elif isinstance(message, TurnScore):
             self._pause_evidence(message.turn_id, message.pause_end, p=message.p_complete)
         elif isinstance(message, Transcript):
@@ -472,6 +475,28 @@ class Orchestrator:
                 if t.state in ("thinking", "speaking") and t is not besides:
                     return t
         return None
+
+    def _hear_partial(self, message: PartialTranscript) -> None:
+        """Keep the words of a turn in progress that its transcript will begin with, for the LLM
+        to prefill while the user goes on (``heard_so_far``)."""
+        with self._lock:
+            turn = self._live(message.turn_id)
+            if turn is None or turn.state != "hearing":
+                return
+            words = message.text.split()[:-1]  # the last word may be cut off mid-way
+            called = self._called(turn, " ".join(words)) if words else None
+            if called:
+                self._heard = (message.turn_id, f"{self._pending_prefix} {called}".strip())
+
+    def heard_so_far(self) -> tuple[int, str] | None:
+        """``LlmContext.heard_so_far``: the newest partial transcript's settled words, while its
+        turn is still being heard."""
+        heard = self._heard
+        if heard is None or not self.user_speaking:
+            return None
+        with self._lock:
+            turn = self._live(heard[0])
+            return heard if turn is not None and turn.state == "hearing" else None
 
     def is_idle(self) -> bool:
         """No turn in progress and nothing queued or playing."""

@@ -250,6 +250,8 @@ class LlmWorker(Worker):
         self.first_token_ms: list[float] = []
         self._prefilled_version = -1
         self._trim_pending = False
+        self._idle_messages: list[dict[str, str]] | None = None  # what the cache holds (prefilled)
+        self._heard_prefilled: tuple[int, str] | None = None
 
     def setup(self) -> None:
         self.llm = self.llm_factory()
@@ -257,36 +259,50 @@ class LlmWorker(Worker):
             self.llm.warm_up(self.ctx.settings.system_prompt)
 
     def idle(self) -> None:
-        """Between turns, once per change of the memory: evaluate the conversation so far into
-        the LLM's cache (see ``LlamaCppLlm.prefill``); a turn arriving stops it and the rest
-        waits for the next pause.  Then, once nothing is playing, give the heap memory freed
-        during the turn back to the system.
+        """Between turns, once per change of the memory: evaluate the conversation so far, and
+        the opening of the user's next message, into the LLM's cache (see
+        ``LlamaCppLlm.prefill``); a turn arriving stops it and the rest waits for the next pause.
+        While the user speaks, the words of the turn heard so far follow them.  Then, once
+        nothing is playing, give the heap memory freed during the turn back to the system.
         """
         version = self.ctx.memory_version
+        prefill = self.llm is not None and supports(self.llm, Capability.PREFILL)
         if self.llm is not None and version != self._prefilled_version:
-            if supports(self.llm, Capability.PREFILL):
+            if prefill:
                 messages = self.ctx.idle_prompt(self.llm)
-                t0 = time.perf_counter()
-                n = self.llm.prefill(
-                    messages, should_stop=lambda: not self.inbox.empty() or self._stop.is_set()
+                self._prefill(
+                    messages, "" if self.ctx.settings.prefill_while_speaking else None, "between turns"
                 )
-                if n:
-                    log.debug(
-                        "llm: prefilled %d tokens between turns in %.0f ms%s",
-                        n,
-                        1000 * (time.perf_counter() - t0),
-                        "" if self.inbox.empty() else " (stopped: a turn arrived)",
-                    )
                 if not self.inbox.empty():
                     return
+                self._idle_messages = messages
+                self._heard_prefilled = None
             self._prefilled_version = version
             self._trim_pending = True
+        elif prefill and self._idle_messages is not None and self.ctx.settings.prefill_while_speaking:
+            heard = self.ctx.heard_so_far()
+            if heard is not None and heard != self._heard_prefilled:
+                self._heard_prefilled = heard
+                self._prefill(self._idle_messages, heard[1], f"of turn {heard[0]} while the user speaks")
         if self._trim_pending and self.ctx.is_idle():
             # Not while audio plays: malloc_trim holds each malloc arena's lock for a moment.
             # Without it RSS grew 1127 -> 1378 MB over 50 bench turns (+22 %): glibc kept what
             # onnxruntime, CTranslate2 and numpy freed.  With it: +3.7 % over 50 turns, no slower.
             self._trim_pending = False
             log.debug("heap trimmed in %.1f ms", 1000 * release_free_memory())
+
+    def _prefill(self, messages: list[dict[str, str]], user_prefix: str | None, what: str) -> None:
+        assert self.llm is not None
+        t0 = time.perf_counter()
+        n = self.llm.prefill(  # type: ignore[attr-defined]
+            messages,
+            should_stop=lambda: not self.inbox.empty() or self._stop.is_set(),
+            user_prefix=user_prefix,
+        )
+        seconds = time.perf_counter() - t0
+        if n:
+            stopped = "" if self.inbox.empty() else " (stopped: a turn arrived)"
+            log.debug("llm: prefilled %d tokens %s in %.0f ms%s", n, what, 1000 * seconds, stopped)
 
     def handle(self, tr: Transcript) -> None:
         assert self.llm is not None

@@ -87,6 +87,12 @@ VARIANTS: dict[str, Variant] = {
         ),
         Variant("spec_pause_120", "speculative pause 120 ms instead of 200", {"speculative_pause_ms": 120}),
         Variant(
+            "no_prefill_while_speaking",
+            "the LLM does not prefill the words heard so far while the user speaks",
+            {"prefill_while_speaking": False},
+        ),
+        Variant("spec_pause_32", "speculative pause 32 ms (one silent frame) instead of 64", {"speculative_pause_ms": 32}),
+        Variant(
             "stt10s_pause120",
             "both of the above",
             {"speculative_pause_ms": 120},

@@ -56,3 +56,26 @@ def test_prefill_stops_between_batches(llm):
     llm.evaluated.clear()
     assert llm.prefill(history, should_stop=lambda: len(llm.evaluated) >= 1) == PREFILL_BATCH
     assert llm.prefill(history) > PREFILL_BATCH  # and a later call finishes the job
+
+
+def test_words_heard_while_the_user_speaks_are_left_out_of_the_turns_prompt(llm):
+    history = [{"role": "system", "content": DEFAULT_SYSTEM_PROMPT}]
+    _turn(llm, history, "Why is the sky blue?")
+    question = "How many days are there in a leap year?"
+    _turn(llm, [history[0]], "Tell me a short joke.")  # the cache now holds another conversation
+
+    # between turns: the conversation and the next message's opening; then the words heard
+    assert llm.prefill(history, user_prefix="") > 0
+    assert llm.prefill(history, user_prefix="How many days are there in") == llm.count_tokens(
+        "How many days are there in"
+    )
+    assert llm.prefill(history, user_prefix="How many days are there in") == 0  # already cached
+    # the turn's prompt only evaluates what came after them and the markers around the reply
+    left = _turn(llm, history, question)
+    assert left <= llm.count_tokens(" a leap year?") + 6
+
+    # a partial transcript the final one contradicts costs nothing but the words that differ
+    # (the markers around the question alone are 8 tokens)
+    history = history[:-2]
+    llm.prefill(history, user_prefix="How many bays")
+    assert _turn(llm, history, question) <= llm.count_tokens(question) + 6

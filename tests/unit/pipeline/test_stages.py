@@ -166,6 +166,39 @@ def test_llm_prefills_the_conversation_when_idle_once_per_change():
     ctx.memory_version = 1
     worker.idle()
     assert len(llm.prefilled) == 2
+    assert llm.user_prefixes == ["", ""]  # the conversation and the next user message's opening
+
+
+def test_llm_prefills_the_words_heard_so_far_once_each_while_the_user_speaks():
+    from tests.fakes import PrefillingLlm
+
+    ctx = RecordingContext()
+    llm = PrefillingLlm()
+    worker = llm_worker(llm, ctx, BoundedQueue(8))
+    worker.setup()
+    worker.idle()  # the conversation first
+    ctx.heard = (1, "What is the")
+    worker.idle()
+    worker.idle()
+    ctx.heard = (1, "What is the capital of")
+    worker.idle()
+    ctx.heard = None  # the user stopped speaking
+    worker.idle()
+    assert llm.user_prefixes == ["", "What is the", "What is the capital of"]
+    assert all(p == llm.prefilled[0] for p in llm.prefilled)  # always after the same conversation
+
+
+def test_llm_prefill_while_speaking_can_be_turned_off():
+    from tests.fakes import PrefillingLlm
+
+    ctx = RecordingContext(Settings(prefill_while_speaking=False))
+    llm = PrefillingLlm()
+    worker = llm_worker(llm, ctx, BoundedQueue(8))
+    worker.setup()
+    worker.idle()
+    ctx.heard = (1, "What is the")
+    worker.idle()
+    assert llm.user_prefixes == [None]
 
 
 # ---------------------------------------------------------------- TTS
