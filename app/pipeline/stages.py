@@ -45,6 +45,12 @@ from app.pipeline.worker import BoundedQueue, Worker
 
 log = logging.getLogger(__name__)
 
+# The first clause may end before a phrase-opening word after this many words ("The capital of
+# France, | is Paris."), spoken with a comma (ClauseSplitter.first_phrase_words; 0: off).  On the
+# bench's 20 questions (Zen 5, 2 cores) voice-to-voice p50 743 -> 572 ms; piper's pause at the cut
+# (median 269 ms) is the one it makes at a comma inside one sentence (265-455 ms), and Whisper heard
+# no sentence end at any of the 5 cuts (python -m app.tools.bench_phrase; docs/bench.md).
+FIRST_PHRASE_WORDS = 3
 COMMIT_AFTER_S = 25.0  # long monologues: transcribe and commit the head at a pause
 
 
@@ -327,7 +333,7 @@ class LlmWorker(Worker):
     def _reply(self, tr: Transcript, deltas: Iterator[str]) -> None:
         ctx = self.ctx
         gen = tr.gen
-        splitter = ClauseSplitter()
+        splitter = ClauseSplitter(first_phrase_words=FIRST_PHRASE_WORDS)
         index = 0
         reply = ""
         if ctx.is_stale(gen):

@@ -63,12 +63,10 @@ def _ort_options(threads: int, spin: bool) -> Callable[[], Any]:
     return make
 
 
-def _clause_splitter(first_min_words: int, first_phrase_words: int = 0) -> Any:
+def _clause_splitter(first_min_words: int) -> Any:
     from app.pipeline.text import ClauseSplitter
 
-    return functools.partial(
-        ClauseSplitter, first_min_words=first_min_words, first_phrase_words=first_phrase_words
-    )
+    return functools.partial(ClauseSplitter, first_min_words=first_min_words, first_phrase_words=0)
 
 
 VARIANTS: dict[str, Variant] = {
@@ -85,7 +83,7 @@ VARIANTS: dict[str, Variant] = {
             "Whisper short-window floor 1000 mel frames (10 s) instead of 3000",
             patches=[("app.engines.stt", "SHORT_MIN_FRAMES", 1000)],
         ),
-        Variant("spec_pause_120", "speculative pause 120 ms instead of 200", {"speculative_pause_ms": 120}),
+        Variant("spec_pause_120", "speculative pause 120 ms instead of 64", {"speculative_pause_ms": 120}),
         Variant(
             "no_prefill_while_speaking",
             "the LLM does not prefill the words heard so far while the user speaks",
@@ -116,10 +114,10 @@ VARIANTS: dict[str, Variant] = {
             patches=[("app.pipeline.stages", "ClauseSplitter", "clause2")],
         ),
         Variant(
-            "first_clause_phrase",
-            "with no punctuation yet, the first clause may end before a phrase-opening word after 3 words "
-            "(ClauseSplitter first_phrase_words=3)",
-            patches=[("app.pipeline.stages", "ClauseSplitter", "phrase3")],
+            "no_phrase_cut",
+            "the first clause waits for punctuation: no cut before a phrase-opening word "
+            "(stages.FIRST_PHRASE_WORDS = 0)",
+            patches=[("app.pipeline.stages", "FIRST_PHRASE_WORDS", 0)],
         ),
         Variant("no_emotion", "emotion tagger off", no_emotion=True),
         Variant("llm_threads_1", "llama.cpp on 1 thread (leaves a core to the others)", {"llm_threads": 1}),
@@ -138,8 +136,6 @@ def patched(patches: list[tuple[str, str, Any]]) -> Iterator[None]:
             saved.append((module, attr, getattr(module, attr)))
             if value == "clause2":
                 value = _clause_splitter(2)
-            elif value == "phrase3":
-                value = _clause_splitter(4, first_phrase_words=3)
             elif value == "ort1":
                 value = _ort_options(1, spin=False)
             elif value == "ort0":
