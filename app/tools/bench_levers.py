@@ -64,9 +64,11 @@ def _ort_options(threads: int, spin: bool) -> Callable[[], Any]:
 
 
 def _clause_splitter(first_min_words: int) -> Any:
+    """The engine's splitter with another ``first_min_words`` (its other arguments as the engine
+    passes them)."""
     from app.pipeline.text import ClauseSplitter
 
-    return functools.partial(ClauseSplitter, first_min_words=first_min_words, first_phrase_words=0)
+    return functools.partial(ClauseSplitter, first_min_words=first_min_words)
 
 
 VARIANTS: dict[str, Variant] = {
@@ -85,12 +87,6 @@ VARIANTS: dict[str, Variant] = {
         ),
         Variant("spec_pause_120", "speculative pause 120 ms instead of 64", {"speculative_pause_ms": 120}),
         Variant(
-            "no_prefill_while_speaking",
-            "the LLM does not prefill the words heard so far while the user speaks",
-            {"prefill_while_speaking": False},
-        ),
-        Variant("spec_pause_32", "speculative pause 32 ms (one silent frame) instead of 64", {"speculative_pause_ms": 32}),
-        Variant(
             "stt10s_pause120",
             "both of the above",
             {"speculative_pause_ms": 120},
@@ -108,6 +104,12 @@ VARIANTS: dict[str, Variant] = {
             {"speculative_pause_ms": 120, "end_of_turn_silence_ms": 500},
             [("app.engines.stt", "SHORT_MIN_FRAMES", 1000)],
         ),
+        Variant(
+            "no_prefill_while_speaking",
+            "the LLM does not prefill the words heard so far while the user speaks",
+            {"prefill_while_speaking": False},
+        ),
+        Variant("spec_pause_32", "speculative pause 32 ms (one silent frame) instead of 64", {"speculative_pause_ms": 32}),
         Variant(
             "first_clause_2_words",
             "first clause may end at a comma after 2 words (ClauseSplitter first_min_words=2)",

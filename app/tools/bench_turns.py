@@ -229,6 +229,7 @@ def answer_ms(settings: Settings, progress: Progress = no_progress) -> float:
     import time
 
     from app.engines import registry
+    from app.pipeline.stages import FIRST_PHRASE_WORDS
     from app.pipeline.text import ClauseSplitter
 
     llm = registry.build("llm", settings)
@@ -238,7 +239,7 @@ def answer_ms(settings: Settings, progress: Progress = no_progress) -> float:
     for q in QUESTIONS[:3]:
         msgs = [{"role": "system", "content": settings.system_prompt}, {"role": "user", "content": q}]
         t0 = time.perf_counter()
-        splitter, first = ClauseSplitter(), ""
+        splitter, first = ClauseSplitter(first_phrase_words=FIRST_PHRASE_WORDS), ""
         for delta in llm.stream_chat(msgs, max_tokens=48, temperature=0.0):
             clauses = splitter.feed(delta)
             if clauses:
