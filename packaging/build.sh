@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # `make package`: from a clean clone, the one-folder app (dist/hearken/), a .deb and a .tar.gz.
-#   1. the README set-up (Debian packages, pinned .venv, portable llama.cpp, models)
+#   1. the README set-up (Debian packages, pinned .venv, llama.cpp for this CPU, models)
 #   2. the default models, joined and sha256-verified, staged for the bundle
 #   3. PyInstaller (pinned in constraints.txt) builds dist/hearken/
 #   4. a smoke test of the frozen app (its native preflight: every engine once, in a child)
@@ -19,8 +19,20 @@ echo "== staging the default models (sha256-verified)"
 rm -rf build/models
 "$VENV/bin/python" packaging/stage_models.py build/models
 
+# The set-up builds llama.cpp for this CPU (AVX-512 where it has it); the bundle runs on other
+# computers, so it gets the portable x86-64-v3 build, installed beside the .venv and put first
+# on PyInstaller's path (packaging/check_portable.sh proves it under an AVX2-only CPU).
+echo "== the portable llama.cpp for the bundle"
+portable=$(bash scripts/build_llama.sh)  # the set-up's own (cached): x86-64-v3, x86-64 or generic
+case "$(basename "$(dirname "$portable")")" in
+  *-avx512-*|*-native-*) portable=$(HEARKEN_LLAMA_CPU=x86-64-v3 bash scripts/build_llama.sh) ;;
+esac
+rm -rf build/llama-portable
+"$VENV/bin/pip" install -q --no-deps --target build/llama-portable "$portable"
+
 echo "== PyInstaller"
-HEARKEN_STAGED_MODELS="$PWD/build/models" "$VENV/bin/pyinstaller" --noconfirm --clean --log-level WARN \
+PYTHONPATH="$PWD/build/llama-portable" HEARKEN_STAGED_MODELS="$PWD/build/models" \
+  "$VENV/bin/pyinstaller" --noconfirm --clean --log-level WARN \
   --distpath dist --workpath build/pyinstaller packaging/hearken.spec
 
 echo "== smoke test of the frozen app"

@@ -3,11 +3,13 @@
 # portable CPU flags, once per version and flag set, into a cache outside the repo; prints
 # the wheel's path.  Everything else goes to stderr.
 #
-#   HEARKEN_LLAMA_CPU=x86-64-v3  (default on x86-64 CPUs with AVX2/FMA/F16C/BMI2): the baseline
-#                                 the installers ship; chosen by measurement (docs/runtime.md)
+#   HEARKEN_LLAMA_CPU=avx512      (default on x86-64 CPUs with every AVX-512 extension it uses:
+#                                 F, CD, VL, DQ, BW, VBMI, VNNI, BF16): AVX2 + AVX-512, never AMX;
+#                                 reads the prompt ~1.6x as fast on one thread (docs/runtime.md).
+#                                 For this machine only (SIGILL elsewhere): never bundled
+#   HEARKEN_LLAMA_CPU=x86-64-v3  (default on other x86-64 CPUs with AVX2/FMA/F16C/BMI2): the
+#                                 baseline the installers ship (packaging/build.sh asks for it)
 #   HEARKEN_LLAMA_CPU=x86-64      (default on older x86-64 CPUs): SSE only, slow but runs anywhere
-#   HEARKEN_LLAMA_CPU=avx512      AVX2 + AVX-512 (F, VNNI, BF16, VBMI), never AMX: a source build
-#                                 for AVX-512 machines only (SIGILL elsewhere)
 #   HEARKEN_LLAMA_CPU=native      -march=native: at your own risk (AMX crashes, not portable)
 #
 # pip's own wheel cache is not used: it keys wheels by the source archive, not by CMAKE_ARGS,
@@ -24,7 +26,10 @@ if [ -z "$cpu" ]; then
   case "$(uname -m)" in
     x86_64|amd64)
       flags=$(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null || true)
-      cpu=x86-64-v3
+      cpu=avx512
+      for f in avx512f avx512cd avx512vl avx512dq avx512bw avx512vbmi avx512_vnni avx512_bf16; do
+        grep -qw "$f" <<<"$flags" || cpu=x86-64-v3
+      done
       for f in avx2 fma f16c bmi2; do
         grep -qw "$f" <<<"$flags" || cpu=x86-64
       done ;;
