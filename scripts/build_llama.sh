@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds the llama-cpp-python wheel (pinned version, from its source release) with explicit,
-# portable CPU flags, once per version and flag set, into a cache outside the repo; prints
+# Builds the llama-cpp-python wheel (pinned version, from its source release) with explicit
+# CPU flags (never -march=native), once per version and flag set, into a cache outside the repo; prints
 # the wheel's path.  Everything else goes to stderr.
 #
 #   HEARKEN_LLAMA_CPU=avx512      (default on x86-64 CPUs with every AVX-512 extension it uses:

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One idempotent set-up: Debian packages, a virtual environment, the project with its
-# default models (every Python package pinned by constraints.txt), a portable llama.cpp,
+# default models (every Python package pinned by constraints.txt), llama.cpp for this CPU,
 # and model assembly.  Used by `make run`, `make test` and `make package`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -35,9 +35,10 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$VENV/bin/pip" install -q -c constraints.txt --upgrade pip wheel
 fi
 
-# llama.cpp, built once per version and CPU baseline, never for "this CPU only": a native
-# build (-march=native) takes llama.cpp's AMX path on Sapphire Rapids, which segfaults on
-# the first decode, and dies with SIGILL on an older processor.  See docs/runtime.md.
+# llama.cpp, built once per version and flag set, with explicit flags chosen from this CPU's
+# (AVX-512 where it has every extension used, else the x86-64-v3 baseline), never -march=native:
+# a native build takes llama.cpp's AMX path on Sapphire Rapids, which segfaults on the first
+# decode.  The installers get the x86-64-v3 build (packaging/build.sh).  See docs/runtime.md.
 llama_wheel=$(bash scripts/build_llama.sh)
 
 # Reinstall only when the requirements, the pins or the llama.cpp build change.
