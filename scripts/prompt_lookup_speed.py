@@ -2,9 +2,9 @@
 
     python scripts/prompt_lookup_speed.py [--variants none,10,4,t4,t2] [--threads 1]
 
-Each variant loads the default LLM once (the engine's context and batch) and asks it the 20
-``hearken bench`` questions, each alone after the default system prompt, seeded, temperature 0.6,
-at most 60 tokens.  Prints, per variant, the medians of the first token, the first clause (the
+Each variant loads the default LLM once through the engine's own ``LlamaCppLlm`` (its context,
+batch, warm-up and sampling; only llama-cpp-python's ``draft_model`` is added) and asks it the 20
+``hearken bench`` questions, each alone after the default system prompt, seed 1, at most 60 tokens.  Prints, per variant, the medians of the first token, the first clause (the
 engine's own ``ClauseSplitter``) and the whole answer, and tokens/s.
 
 Variants: ``none`` (plain decode); a number N: llama-cpp-python's ``LlamaPromptLookupDecoding``
@@ -15,16 +15,18 @@ the last 256 tokens (the question and the answer so far), the latest match first
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import statistics
 import time
 from typing import Any
 
+import llama_cpp
 import numpy as np
-from llama_cpp import Llama
 from llama_cpp.llama_speculative import LlamaDraftModel, LlamaPromptLookupDecoding
 
 from app.config import Settings
+from app.engines.llm import LlamaCppLlm
 from app.models import resolve
 from app.pipeline.stages import FIRST_PHRASE_WORDS
 from app.pipeline.text import ClauseSplitter
@@ -56,28 +58,22 @@ def draft_model(name: str) -> LlamaDraftModel | None:
 
 def run(name: str, threads: int) -> dict[str, float]:
     settings = Settings()
-    model = resolve("llm", settings)
-    llm = Llama(
-        model_path=str(model.path), n_ctx=settings.n_ctx, n_threads=threads, n_threads_batch=threads,
-        n_batch=256, seed=1, verbose=False, draft_model=draft_model(name),
-    )
+    plain = llama_cpp.Llama
+    llama_cpp.Llama = functools.partial(plain, draft_model=draft_model(name))  # type: ignore[misc]
+    try:
+        llm = LlamaCppLlm(resolve("llm", settings).path, n_ctx=settings.n_ctx, threads=threads, seed=1)
+    finally:
+        llama_cpp.Llama = plain  # type: ignore[misc]
+    llm.warm_up(settings.system_prompt)
     system = {"role": "system", "content": settings.system_prompt}
-    for _ in llm.create_chat_completion([system, {"role": "user", "content": "Hi"}], max_tokens=1):
-        pass
     rows = []
     for question in CORPUS_TEXTS:
         splitter = ClauseSplitter(first_phrase_words=FIRST_PHRASE_WORDS)
         t0 = time.perf_counter()
         first = clause = None
         n = 0
-        stream = llm.create_chat_completion(
-            [system, {"role": "user", "content": question}], max_tokens=60, temperature=0.6,
-            top_p=0.9, repeat_penalty=1.1, stream=True, seed=7,
-        )
-        for chunk in stream:
-            delta = chunk["choices"][0].get("delta", {}).get("content")
-            if not delta:
-                continue
+        messages = [system, {"role": "user", "content": question}]
+        for delta in llm.stream_chat(messages, max_tokens=60, temperature=settings.temperature):
             n += 1
             now = time.perf_counter() - t0
             first = now if first is None else first
